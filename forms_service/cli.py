@@ -1,0 +1,42 @@
+"""The `portal` command: build the site, serve everything, and the staff tools."""
+
+import os
+import subprocess  # nosec B404 - runs our own build tools with fixed arguments
+import sys
+import time
+
+import click
+
+from .config import ROOT
+
+
+@click.group()
+def main():
+    """Jamoum Orphan Care Association portal."""
+
+
+def _run(*args):
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    subprocess.run([sys.executable, *args], check=True, cwd=ROOT, env=env)  # noqa: S603
+
+
+@main.command()
+@click.option("--no-index", is_flag=True, help="Skip the Pagefind search index.")
+def build(no_index):
+    """Build the static site into site/ (MkDocs, then Pagefind, then compression)."""
+    started = time.perf_counter()
+    _run("-m", "mkdocs", "build", "--strict", "--quiet")
+    if not no_index:
+        # One index per language: Pagefind reads each page's <html lang>.
+        _run("-m", "pagefind", "--site", "site", "--silent")
+    _run("-m", "whitenoise.compress", "--quiet", "site")
+    click.echo(f"Site built in {time.perf_counter() - started:.1f} s: {ROOT / 'site'}")
+
+
+@main.command()
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+def serve(workers):
+    """Serve the site and the forms service with gunicorn on 127.0.0.1:$PORT (8000)."""
+    from .server import serve as run_server
+
+    run_server(port=int(os.environ.get("PORT", "8000")), workers=workers)

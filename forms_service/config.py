@@ -1,0 +1,32 @@
+"""Configuration: defaults, then the environment, then test overrides."""
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(var_dir: Path) -> str:
+    """PORTAL_SECRET_KEY, or a key generated once and kept in var/."""
+    if os.environ.get("PORTAL_SECRET_KEY"):
+        return os.environ["PORTAL_SECRET_KEY"]
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def from_environment() -> dict:
+    var_dir = Path(os.environ.get("PORTAL_VAR", ROOT / "var"))
+    return {
+        "PORTAL_DB": os.environ.get("PORTAL_DB", str(var_dir / "portal.sqlite3")),
+        "PORTAL_UPLOADS": os.environ.get("PORTAL_UPLOADS", str(var_dir / "uploads")),
+        "PORTAL_SITE": os.environ.get("PORTAL_SITE", str(ROOT / "site")),
+        "PORTAL_RATE_LIMIT": os.environ.get("PORTAL_RATE_LIMIT", "10/hour"),
+        "PORTAL_ANSWER_DAYS": int(os.environ.get("PORTAL_ANSWER_DAYS", "14")),
+        "SECRET_KEY": _secret_key(var_dir),
+    }

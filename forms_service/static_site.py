@@ -1,0 +1,32 @@
+"""The built site (site/) served beside the app: compressed, cached, 404 in the right language."""
+
+import re
+from pathlib import Path
+
+from flask import request
+from whitenoise import WhiteNoise
+
+# Material's own assets carry a content hash in their names: cache them for a year.
+HASHED = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:css|js)$")
+
+
+def _immutable(path, url):
+    return bool(HASHED.search(url)) or "/pagefind/" in url and url.endswith(".pf_fragment")
+
+
+def init_app(app, site_dir: Path):
+    app.wsgi_app = WhiteNoise(
+        app.wsgi_app,
+        root=str(site_dir),
+        index_file=True,
+        max_age=600,
+        immutable_file_test=_immutable,
+    )
+
+    @app.errorhandler(404)
+    def not_found(error):
+        english = request.path == "/en" or request.path.startswith("/en/")
+        page = site_dir / ("en/404.html" if english else "404.html")
+        if page.exists():
+            return page.read_text(encoding="utf-8"), 404
+        return "Not found", 404

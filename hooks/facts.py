@@ -1,0 +1,42 @@
+"""MkDocs hook: the association's facts and the theme's words, for templates and pages.
+
+Templates read ``config.extra.facts`` and ``config.extra.ui[language]``;
+Markdown pages may use Jinja such as ``{{ facts.licence }}`` or
+``{% for a in facts.accounts %}`` (with ``lang`` set to the page's language).
+"""
+
+import re
+from pathlib import Path
+
+import jinja2
+import yaml
+from babel import Locale
+
+ROOT = Path(__file__).resolve().parent.parent
+FACTS_FILE = ROOT / "forms_service" / "facts.yml"
+STRINGS_FILE = ROOT / "theme" / "strings.yml"
+
+
+def _yaml(path):
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def on_config(config):
+    config.extra["facts"] = _yaml(FACTS_FILE)
+    config.extra["ui"] = _yaml(STRINGS_FILE)
+    return config
+
+
+def on_page_markdown(markdown, page, config, files):
+    if "{{" not in markdown and "{%" not in markdown:
+        return markdown
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    lang = config.theme["language"]
+    return env.from_string(markdown).render(facts=config.extra["facts"], lang=lang)
+
+
+def on_post_page(output, page, config):
+    # Material puts dir on <body>; the document's direction belongs on <html> too.
+    lang = config.theme["language"]
+    direction = Locale.parse(lang).text_direction
+    return re.sub(r"<html lang=\"([a-z-]+)\"", rf'<html lang="\1" dir="{direction}"', output, count=1)
