@@ -10,9 +10,7 @@ from . import config
 def create_app(test_config=None):
     """Build the app: defaults, then environment, then test overrides."""
     app = Flask(__name__)
-    app.config.from_mapping(config.from_environment())
-    if test_config:
-        app.config.update(test_config)
+    app.config.from_mapping(config.from_environment(test_config))
 
     from . import health, static_site
 

@@ -40,3 +40,7 @@ def serve(workers):
     from .server import serve as run_server
 
     run_server(port=int(os.environ.get("PORT", "8000")), workers=workers)
+
+
+if __name__ == "__main__":
+    main()

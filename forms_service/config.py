@@ -20,13 +20,17 @@ def _secret_key(var_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def from_environment() -> dict:
+def from_environment(overrides: dict | None = None) -> dict:
+    overrides = overrides or {}
     var_dir = Path(os.environ.get("PORTAL_VAR", ROOT / "var"))
-    return {
+    settings = {
         "PORTAL_DB": os.environ.get("PORTAL_DB", str(var_dir / "portal.sqlite3")),
         "PORTAL_UPLOADS": os.environ.get("PORTAL_UPLOADS", str(var_dir / "uploads")),
         "PORTAL_SITE": os.environ.get("PORTAL_SITE", str(ROOT / "site")),
         "PORTAL_RATE_LIMIT": os.environ.get("PORTAL_RATE_LIMIT", "10/hour"),
         "PORTAL_ANSWER_DAYS": int(os.environ.get("PORTAL_ANSWER_DAYS", "14")),
-        "SECRET_KEY": _secret_key(var_dir),
     }
+    settings.update(overrides)
+    if "SECRET_KEY" not in settings:
+        settings["SECRET_KEY"] = _secret_key(var_dir)
+    return settings

@@ -23,9 +23,12 @@ def serve(port: int, workers: int = 2, host: str = "127.0.0.1"):
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "sync",
+            "worker_class": "gthread",
+            "threads": 4,
             "timeout": 30,
             "graceful_timeout": 10,
+            # One portal per machine may not be the only gunicorn: no shared control socket.
+            "control_socket_disable": True,
             # Access lines carry only method, path and status: never query strings.
             "accesslog": "-",
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',

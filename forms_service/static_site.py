@@ -11,7 +11,7 @@ HASHED = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:css|js)$")
 
 
 def _immutable(path, url):
-    return bool(HASHED.search(url)) or "/pagefind/" in url and url.endswith(".pf_fragment")
+    return bool(HASHED.search(url)) or ("/pagefind/" in url and url.endswith(".pf_fragment"))
 
 
 def init_app(app, site_dir: Path):

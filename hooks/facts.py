@@ -30,13 +30,22 @@ def on_config(config):
 def on_page_markdown(markdown, page, config, files):
     if "{{" not in markdown and "{%" not in markdown:
         return markdown
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    # Markdown, not HTML, is rendered here: the values are our own facts file.
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701
     lang = config.theme["language"]
     return env.from_string(markdown).render(facts=config.extra["facts"], lang=lang)
+
+
+ALTERNATE_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
 
 
 def on_post_page(output, page, config):
     # Material puts dir on <body>; the document's direction belongs on <html> too.
     lang = config.theme["language"]
     direction = Locale.parse(lang).text_direction
-    return re.sub(r"<html lang=\"([a-z-]+)\"", rf'<html lang="\1" dir="{direction}"', output, count=1)
+    output = re.sub(
+        r'<html lang="([a-z-]+)"', rf'<html lang="\1" dir="{direction}"', output, count=1
+    )
+    # Material's script fetches sitemap.xml beside every <link rel=alternate> (404s in the
+    # console); the header's language link carries hreflang instead.
+    return ALTERNATE_LINK.sub("", output)

@@ -1,0 +1,122 @@
+"""Shared fixtures: the built site, a live server, Chromium from Debian, axe-core."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "site"
+CONTENT = ROOT / "content"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+LANGS = ("ar", "en")
+
+
+def page_slugs():
+    """Every content page, by its name without the language suffix."""
+    return sorted(p.name.removesuffix(".ar.md") for p in CONTENT.glob("*.ar.md"))
+
+
+def built_path(slug: str, lang: str) -> Path:
+    prefix = SITE / "en" if lang == "en" else SITE
+    return prefix / "index.html" if slug == "index" else prefix / slug / "index.html"
+
+
+def url_path(slug: str, lang: str) -> str:
+    prefix = "/en/" if lang == "en" else "/"
+    return prefix if slug == "index" else f"{prefix}{slug}/"
+
+
+@pytest.fixture(scope="session")
+def site_dir():
+    if not (SITE / "index.html").exists() or not (SITE / "pagefind").exists():
+        subprocess.run([sys.executable, "-m", "forms_service.cli", "build"], check=True, cwd=ROOT)
+    return SITE
+
+
+def _serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def live_server(site_dir, tmp_path_factory):
+    """The whole portal (site + forms service) on a free loopback port."""
+    from forms_service import create_app
+
+    data = tmp_path_factory.mktemp("live")
+    app = create_app(
+        {
+            "PORTAL_DB": str(data / "portal.sqlite3"),
+            "PORTAL_UPLOADS": str(data / "uploads"),
+            "PORTAL_RATE_LIMIT": "off",
+            "SECRET_KEY": "test-only-key",
+        }
+    )
+    server = _serve(app)
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def axe():
+    """Run axe-core (WCAG 2.x A/AA rules) in a page; return the violations."""
+    source = AXE.read_text(encoding="utf-8")
+
+    def run(page):
+        page.add_script_tag(content=source)
+        result = page.evaluate(
+            """async () => {
+                const r = await axe.run(document, {
+                  runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                                  'wcag22aa', 'best-practice']}
+                });
+                return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                  nodes: v.nodes.slice(0, 5).map(
+                    n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
+            }"""
+        )
+        return result
+
+    return run
+
+
+def format_violations(violations) -> str:
+    return json.dumps(violations, ensure_ascii=False, indent=1)
+
+
+@pytest.fixture
+def screenshot(request):
+    """Save a full-page screenshot under test-artifacts/ for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def shoot(page, name):
+        safe = request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
+        page.screenshot(path=str(ARTIFACTS / f"{safe}-{name}.png"), full_page=True)
+
+    return shoot
