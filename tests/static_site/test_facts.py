@@ -7,7 +7,7 @@ from bs4 import BeautifulSoup
 
 from tests.conftest import LANGS, ROOT, SITE, built_path
 
-SEED = ROOT.parent / "shared" / "seed" / "000_2d68397a7e3c7350.txt"
+SEED = ROOT / "tests" / "data" / "policy_seed.txt"
 FACTS = yaml.safe_load((ROOT / "forms_service" / "facts.yml").read_text(encoding="utf-8"))
 ACCOUNT = re.compile(r"^(32400 0010 0060 \d{4} \d{4})\s*$", re.M)
 
