@@ -20,8 +20,9 @@ LANGS = ("ar", "en")
 
 
 def page_slugs():
-    """Every content page, by its name without the language suffix."""
-    return sorted(p.name.removesuffix(".ar.md") for p in CONTENT.glob("*.ar.md"))
+    """Every content page, by its name without the language suffix (not the forms' shell)."""
+    names = (p.name.removesuffix(".ar.md") for p in CONTENT.glob("*.ar.md"))
+    return sorted(name for name in names if name != "shell")
 
 
 def built_path(slug: str, lang: str) -> Path:
