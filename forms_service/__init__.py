@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from flask import Flask
+from jinja2 import ChoiceLoader
 
 from . import config
 
@@ -12,8 +13,16 @@ def create_app(test_config=None):
     app = Flask(__name__)
     app.config.from_mapping(config.from_environment(test_config))
 
-    from . import health, static_site
+    from . import db, errors, health, i18n, public, security, static_site, templating
+    from .shell import ShellLoader
 
+    site = Path(app.config["PORTAL_SITE"])
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, ShellLoader(site)])
+    db.init_app(app)
+    i18n.init_app(app)
+    templating.init_app(app)
+    security.init_app(app)
     app.register_blueprint(health.bp)
-    static_site.init_app(app, Path(app.config["PORTAL_SITE"]))
+    public.register(app)
+    errors.init_app(app, static_site.init_app(app, site))
     return app

@@ -11,7 +11,9 @@ import phonenumbers
 # Arabic-Indic (U+0660–0669) and Persian/Urdu (U+06F0–06F9) digits → ASCII.
 _DIGITS = {**{0x0660 + i: str(i) for i in range(10)}, **{0x06F0 + i: str(i) for i in range(10)}}
 # Spaces, dashes and direction marks people (or their phones) put inside numbers.
-_NUMBER_NOISE = re.compile(r"[\s\u00a0\u2000-\u200f\u202a-\u202e\u2066-\u2069\-\u2010-\u2015\u2212_.]")
+_NUMBER_NOISE = re.compile(
+    r"[\s\u00a0\u2000-\u200f\u202a-\u202e\u2066-\u2069\-\u2010-\u2015\u2212_.]"
+)
 # Text that must never be stored: control and bidi-override characters (keep \t\n\r).
 _UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 

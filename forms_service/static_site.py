@@ -11,7 +11,7 @@ HASHED = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:css|js)$")
 
 
 def _immutable(path, url):
-    return bool(HASHED.search(url)) or ("/pagefind/" in url and url.endswith(".pf_fragment"))
+    return bool(HASHED.search(url))
 
 
 def init_app(app, site_dir: Path):
@@ -23,10 +23,13 @@ def init_app(app, site_dir: Path):
         immutable_file_test=_immutable,
     )
 
-    @app.errorhandler(404)
-    def not_found(error):
+    def not_found():
         english = request.path == "/en" or request.path.startswith("/en/")
-        page = site_dir / ("en/404.html" if english else "404.html")
-        if page.exists():
+        page = site_dir / "404.html"
+        if page.exists() and not english:
             return page.read_text(encoding="utf-8"), 404
-        return "Not found", 404
+        from .errors import render_error
+
+        return render_error(404)
+
+    return not_found

@@ -1,0 +1,73 @@
+"""Error pages in the page's language, in the site's look: no stack traces, no personal data."""
+
+import logging
+
+from flask import g, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .i18n import site_path, url_language
+
+log = logging.getLogger(__name__)
+
+PAGES = {
+    400: (
+        _l("The form could not be sent"),
+        _l("Something in what was sent was not right. Go back, check the form and try again."),
+    ),
+    403: (_l("You cannot open this page"), _l("This page is for the association's staff.")),
+    404: (_l("Page not found"), _l("Check the address, or start from the home page.")),
+    405: (_l("This page cannot be used that way"), _l("Go back and use the buttons on the page.")),
+    413: (
+        _l("The files are too large"),
+        _l(
+            "Each file must be 5 MB or smaller, and all files together 20 MB or smaller. Go back and choose smaller files, or photos. Files are not kept: choose them again."
+        ),
+    ),
+    429: (
+        _l("Too many attempts"),
+        _l(
+            "For everyone's safety the number of attempts from one connection is limited. Wait an hour and try again."
+        ),
+    ),
+    500: (
+        _l("Sorry, something went wrong"),
+        _l("Nothing you sent after the last confirmation was stored. Try again in a few minutes."),
+    ),
+}
+
+
+def render_error(code: int):
+    from flask import render_template
+
+    g.lang = url_language(request.path)
+    title, message = PAGES.get(code, PAGES[500])
+    return (
+        render_template(
+            "errors/error.html",
+            title=title,
+            message=message,
+            back_url=site_path(""),
+            back_text=_l("Home page"),
+        ),
+        code,
+    )
+
+
+def init_app(app, site_404):
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code == 404:
+            return site_404()
+        if error.code == 400 and isinstance(error, CSRFError):
+            return render_error(400)
+        return render_error(error.code if error.code in PAGES else 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if app.testing:
+            raise error
+        # The exception's type only: messages can carry submitted values.
+        log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.path)
+        return render_error(500)
