@@ -25,12 +25,25 @@ def _run(*args):
 def build(no_index):
     """Build the static site into site/ (MkDocs, then Pagefind, then compression)."""
     started = time.perf_counter()
+    compile_catalogs()
     _run("-m", "mkdocs", "build", "--strict", "--quiet")
     if not no_index:
         # One index per language: Pagefind reads each page's <html lang>.
         _run("-m", "pagefind", "--site", "site", "--silent")
     _run("-m", "whitenoise.compress", "--quiet", "site")
     click.echo(f"Site built in {time.perf_counter() - started:.1f} s: {ROOT / 'site'}")
+
+
+def compile_catalogs() -> None:
+    """Compile translations/*/LC_MESSAGES/messages.po to .mo (built, never committed)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in (ROOT / "forms_service" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        with po_path.open("rb") as po:
+            catalog = read_po(po)
+        with po_path.with_suffix(".mo").open("wb") as mo:
+            write_mo(mo, catalog)
 
 
 @main.command()

@@ -31,6 +31,7 @@ def from_environment(overrides: dict | None = None) -> dict:
         "PORTAL_ANSWER_DAYS": int(os.environ.get("PORTAL_ANSWER_DAYS", "14")),
     }
     settings.update(overrides)
+    settings["PORTAL_OVERRIDES"] = tuple(overrides)
     if "SECRET_KEY" not in settings:
         settings["SECRET_KEY"] = _secret_key(var_dir)
     return settings

@@ -22,13 +22,15 @@ PAGES = {
     413: (
         _l("The files are too large"),
         _l(
-            "Each file must be 5 MB or smaller, and all files together 20 MB or smaller. Go back and choose smaller files, or photos. Files are not kept: choose them again."
+            "Each file must be 5 MB or smaller, and all files together 20 MB or smaller. "
+            "Go back and choose smaller files, or photos. Files are not kept: choose them again."
         ),
     ),
     429: (
         _l("Too many attempts"),
         _l(
-            "For everyone's safety the number of attempts from one connection is limited. Wait an hour and try again."
+            "For everyone's safety the number of attempts from one connection is limited. "
+            "Wait an hour and try again."
         ),
     ),
     500: (

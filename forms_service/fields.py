@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, SelectMultipleField, StringField, widgets
+from wtforms import Field, RadioField, SelectMultipleField, StringField, widgets
 from wtforms.validators import StopValidation, ValidationError
 
 from . import identifiers
@@ -100,6 +100,14 @@ class DateTextField(StringField):
             self.data = None
         if self.data is None:
             raise StopValidation(_l("Enter a real date, like 2015-03-27."))
+
+
+class ChoiceField(RadioField):
+    """Radio buttons; an empty answer is left to Required, a forged one gets our own message."""
+
+    def pre_validate(self, form):
+        if self.data not in (None, "") and self.data not in {code for code, _ in self.choices}:
+            raise StopValidation(_l("Choose from the options given."))
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -5,11 +5,12 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, FileField, Form, FormField, HiddenField, RadioField
+from wtforms import BooleanField, FieldList, FileField, Form, FormField, HiddenField
 from wtforms.validators import Optional, ValidationError
 
 from . import choices
 from .fields import (
+    ChoiceField,
     DateTextField,
     IntegerTextField,
     LongTextField,
@@ -62,10 +63,10 @@ class OrphanForm(Form):
             age_between(0, 17, _l("Orphans supported must be under 18.")),
         ],
     )
-    gender = RadioField(
+    gender = ChoiceField(
         _l("Gender"), [Required(_l("Choose the child's gender."))], choices=choices.GENDER
     )
-    school_stage = RadioField(
+    school_stage = ChoiceField(
         _l("School stage"),
         [Required(_l("Choose the child's school stage."))],
         choices=choices.SCHOOL_STAGE,
@@ -101,7 +102,7 @@ class AssistanceRequestForm(PublicForm):
             age_between(15, 120, _l("Check the year of your date of birth.")),
         ],
     )
-    nationality = RadioField(
+    nationality = ChoiceField(
         _l("Nationality"), [Required(_l("Choose your nationality."))], choices=choices.NATIONALITY
     )
     mobile = NumberTextField(
@@ -121,12 +122,12 @@ class AssistanceRequestForm(PublicForm):
     # The family
     city = TextField(_l("City"), [Required(_l("Enter your city."))], max_length=80)
     district = TextField(_l("District"), [Required(_l("Enter your district."))], max_length=80)
-    marital_status = RadioField(
+    marital_status = ChoiceField(
         _l("Your marital status"),
         [Required(_l("Choose your marital status."))],
         choices=choices.MARITAL_STATUS,
     )
-    relation_to_orphans = RadioField(
+    relation_to_orphans = ChoiceField(
         _l("Your relation to the orphans"),
         [Required(_l("Choose your relation to the orphans."))],
         choices=choices.RELATION_TO_ORPHANS,
@@ -151,7 +152,7 @@ class AssistanceRequestForm(PublicForm):
         [Required(_l("Choose at least one source of income, or “No income”."))],
         choices=choices.INCOME_SOURCES,
     )
-    housing = RadioField(
+    housing = ChoiceField(
         _l("Housing"), [Required(_l("Choose your housing."))], choices=choices.HOUSING
     )
     # The support wanted
@@ -215,7 +216,9 @@ class VolunteerForm(PublicForm):
         [Required(_l("Enter your full name.")), full_name(2)],
         render_kw={"autocomplete": "name"},
     )
-    gender = RadioField(_l("Gender"), [Required(_l("Choose your gender."))], choices=choices.GENDER)
+    gender = ChoiceField(
+        _l("Gender"), [Required(_l("Choose your gender."))], choices=choices.GENDER
+    )
     birth_date = DateTextField(
         _l("Date of birth"),
         [
@@ -236,7 +239,7 @@ class VolunteerForm(PublicForm):
         render_kw={"dir": "ltr", "autocomplete": "email", "inputmode": "email"},
     )
     city = TextField(_l("City"), [Required(_l("Enter your city."))], max_length=80)
-    education = RadioField(
+    education = ChoiceField(
         _l("Education"),
         [Required(_l("Choose your level of education."))],
         choices=choices.EDUCATION,
@@ -276,7 +279,9 @@ class VolunteerForm(PublicForm):
 
 
 def _rating(label):
-    return RadioField(label, [Required(_l("Choose a rating from 1 to 5."))], choices=choices.RATING)
+    return ChoiceField(
+        label, [Required(_l("Choose a rating from 1 to 5."))], choices=choices.RATING
+    )
 
 
 class FeedbackForm(PublicForm):
@@ -286,7 +291,7 @@ class FeedbackForm(PublicForm):
         description=_l("Leave it empty to rate without linking a request."),
         render_kw={"inputmode": "text", "autocapitalize": "characters"},
     )
-    channel = RadioField(
+    channel = ChoiceField(
         _l("How did you deal with the association?"),
         [Required(_l("Choose how you dealt with the association."))],
     )
@@ -313,9 +318,12 @@ class FeedbackForm(PublicForm):
                 _l("We could not find this reference number. Check it, or leave the field empty.")
             )
 
-    def validate_mobile(self, field):
-        if self.may_contact.data and not field.data:
-            raise ValidationError(_l("Enter a mobile number so that we can contact you."))
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.may_contact.data and not self.mobile.data and not self.mobile.errors:
+            self.mobile.errors = [_l("Enter a mobile number so that we can contact you.")]
+            return False
+        return valid
 
 
 # ------------------------------------------------------------ status

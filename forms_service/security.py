@@ -11,12 +11,17 @@ HEADERS = {
 
 
 def init_app(app):
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_REQUEST_BYTES + 1024 * 1024)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_NAME", "portal_session")
-    # A long form on a phone can take a while: tokens last 6 hours.
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 6 * 3600)
+    defaults = {
+        "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES + 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "portal_session",
+        # A long form on a phone can take a while: tokens last 6 hours.
+        "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+    }
+    for key, value in defaults.items():
+        if key not in app.config.get("PORTAL_OVERRIDES", ()):
+            app.config[key] = value
 
     @app.after_request
     def headers(response):

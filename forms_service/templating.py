@@ -5,7 +5,7 @@ import datetime as dt
 from . import choices, identifiers
 from .queue import APPLICANT_LABELS, State
 
-CHOICE_FIELDS = ("RadioField", "MultiCheckboxField")
+CHOICE_FIELDS = ("ChoiceField", "MultiCheckboxField")
 SKIPPED = ("CSRFTokenField", "HiddenField")
 
 

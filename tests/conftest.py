@@ -121,3 +121,39 @@ def screenshot(request):
         page.screenshot(path=str(ARTIFACTS / f"{safe}-{name}.png"), full_page=True)
 
     return shoot
+
+
+# ---------------------------------------------------------------- the forms service
+
+
+def make_app(tmp_path, **overrides):
+    from forms_service import create_app
+
+    settings = {
+        "PORTAL_DB": str(tmp_path / "portal.sqlite3"),
+        "PORTAL_UPLOADS": str(tmp_path / "uploads"),
+        "PORTAL_RATE_LIMIT": "off",
+        "SECRET_KEY": "test-only-key",
+        "TESTING": True,
+    }
+    settings.update(overrides)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(site_dir, tmp_path):
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    import sqlite_utils
+
+    database = sqlite_utils.Database(app.config["PORTAL_DB"])
+    yield database
+    database.close()

@@ -1,0 +1,103 @@
+"""Filling the public forms as a browser would: hidden fields read from the page first."""
+
+import io
+import re
+
+from bs4 import BeautifulSoup
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+VALID_ID = "1000000008"  # Luhn-valid, starts with 1
+VALID_IQAMA = "2000000006"
+
+
+def prefix(lang: str) -> str:
+    return "/en" if lang == "en" else ""
+
+
+def hidden_fields(html: str) -> dict:
+    soup = BeautifulSoup(html, "html.parser")
+    return {
+        i["name"]: i.get("value", "")
+        for i in soup.select("form.portal-form input[type=hidden]")
+        if i.get("name")
+    }
+
+
+def get_form(client, url: str) -> dict:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return hidden_fields(response.get_data(as_text=True))
+
+
+def assistance_data(**changes) -> dict:
+    data = {
+        "full_name": "فاطمة محمد أحمد الزهراني",
+        "national_id": "١٠٠ ٠٠٠ ٠٠٠٨",
+        "birth_date": "1985-04-02",
+        "nationality": "saudi",
+        "mobile": "٠٥١ ٢٣٤ ٥٦٧٨",
+        "email": "fatima@example.com",
+        "city": "الجموم",
+        "district": "حي النزهة",
+        "marital_status": "widowed",
+        "relation_to_orphans": "mother",
+        "family_size": "٤",
+        "orphans-0-name": "سارة محمد أحمد",
+        "orphans-0-birth_date": "2015-03-27",
+        "orphans-0-gender": "female",
+        "orphans-0-school_stage": "primary",
+        "orphans-1-name": "عمر محمد أحمد",
+        "orphans-1-birth_date": "2018-09-01",
+        "orphans-1-gender": "male",
+        "orphans-1-school_stage": "kindergarten",
+        "monthly_income": "٢٥٠٠",
+        "income_sources": ["social_security", "alimony"],
+        "housing": "rented",
+        "support_type": ["financial", "education"],
+        "description": "نحتاج دعمًا لتعليم الأطفال.",
+        "action": "continue",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def documents(**overrides):
+    files = {
+        "documents-id_card": (io.BytesIO(PDF), "هوية.pdf"),
+        "documents-death_certificate": (io.BytesIO(PDF), "death.pdf"),
+        "documents-family_record": (io.BytesIO(PNG), "family.png"),
+    }
+    files.update(overrides)
+    return {k: v for k, v in files.items() if v is not None}
+
+
+def submit_assistance(client, lang="ar", data=None, files=None):
+    """The whole support request: form → check your answers → confirmation. Returns the page."""
+    base = prefix(lang) + "/forms/assistance/"
+    fields = get_form(client, base)
+    payload = {**fields, **(data or assistance_data()), **(documents() if files is None else files)}
+    response = client.post(base, data=payload, content_type="multipart/form-data")
+    assert response.status_code == 302, errors_in(response)
+    check = client.get(base + "check")
+    assert check.status_code == 200
+    confirm = {**hidden_fields(check.get_data(as_text=True)), "attestation": "y", "consent": "y"}
+    response = client.post(base + "check", data=confirm)
+    assert response.status_code == 302, errors_in(response)
+    return client.get(response.headers["Location"])
+
+
+def reference_on(page) -> str:
+    match = re.search(r'class="reference"><bdi[^>]*>([A-Z0-9-]+)<', page.get_data(as_text=True))
+    assert match, "no reference on the page"
+    return match.group(1)
+
+
+def errors_in(response) -> list[str]:
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return [p.get_text(" ", strip=True) for p in soup.select(".field__error")]
+
+
+def summary_links(response) -> list[tuple[str, str]]:
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return [(a["href"], a.get_text(strip=True)) for a in soup.select(".error-summary a")]
