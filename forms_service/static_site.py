@@ -10,6 +10,9 @@ from whitenoise import WhiteNoise
 HASHED = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:css|js)$")
 
 
+APP_PATHS = re.compile(r"^/(en/)?(forms|staff)(/|$)")
+
+
 def _immutable(path, url):
     return bool(HASHED.search(url))
 
@@ -24,9 +27,9 @@ def init_app(app, site_dir: Path):
     )
 
     def not_found():
-        english = request.path == "/en" or request.path.startswith("/en/")
+        # The app's own paths answer in their language; the rest get the site's 404 page.
         page = site_dir / "404.html"
-        if page.exists() and not english:
+        if page.exists() and not APP_PATHS.match(request.path):
             return page.read_text(encoding="utf-8"), 404
         from .errors import render_error
 

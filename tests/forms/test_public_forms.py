@@ -121,12 +121,10 @@ def test_support_request_is_stored_with_every_field(client, db, lang):
         assert (
             doc["sha256"]
             == hashlib.sha256(
-
-                    client.application.config["PORTAL_UPLOADS"]
-                    and open(  # noqa: SIM115
-                        f"{client.application.config['PORTAL_UPLOADS']}/{doc['stored_name']}", "rb"
-                    ).read()
-
+                client.application.config["PORTAL_UPLOADS"]
+                and open(  # noqa: SIM115
+                    f"{client.application.config['PORTAL_UPLOADS']}/{doc['stored_name']}", "rb"
+                ).read()
             ).hexdigest()
         )
         assert doc["original_name"] in {"هوية.pdf", "death.pdf", "family.png"}
