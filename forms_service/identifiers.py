@@ -32,6 +32,18 @@ def clean_number(text: str) -> str:
     return _NUMBER_NOISE.sub("", clean_text(text))
 
 
+_ARABIC_FOLD = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي"}
+)
+_ARABIC_MARKS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+
+
+def fold_arabic(text: str) -> str:
+    """Search form of a name: no diacritics or tatweel, one form of alif, ه for ة, ي for ى."""
+    text = _ARABIC_MARKS.sub("", clean_text(text or "")).translate(_ARABIC_FOLD).lower()
+    return " ".join(text.split())
+
+
 def luhn_valid(digits: str) -> bool:
     total = 0
     for position, char in enumerate(reversed(digits)):

@@ -147,3 +147,66 @@ M001 = [
 @migrations()
 def m001_submissions(db):
     _run(db, M001)
+
+
+M002 = [
+    """
+    CREATE TABLE staff (
+        username TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('officer', 'researcher', 'committee', 'admin')),
+        active INTEGER NOT NULL DEFAULT 1,
+        totp_secret TEXT,
+        totp_last_step INTEGER,      -- a TOTP code works once
+        created_at TEXT NOT NULL,
+        password_changed_at TEXT NOT NULL
+    )
+    """,
+    """
+    -- Server-side sessions: logout and disabling a user end them for real.
+    CREATE TABLE staff_sessions (
+        token_hash TEXT PRIMARY KEY,  -- sha256 of the cookie value; the value is never stored
+        username TEXT NOT NULL REFERENCES staff (username) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        second_factor_ok INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX staff_sessions_user ON staff_sessions (username)",
+    # Arabic-normalised names for search (hamza forms, ة/ه, ى/ي, diacritics, tatweel).
+    "ALTER TABLE submissions ADD COLUMN name_norm TEXT",
+    "ALTER TABLE orphans ADD COLUMN name_norm TEXT",
+    "CREATE INDEX orphans_name_birth ON orphans (name_norm, birth_date)",
+    "CREATE INDEX submissions_assigned ON submissions (assigned_to, kind, state)",
+    "CREATE INDEX submissions_kind_created ON submissions (kind, created_at)",
+    "CREATE INDEX submissions_kind_channel ON submissions (kind, channel, created_at)",
+    "CREATE INDEX events_action ON events (action, to_state, at)",
+    """
+    CREATE VIRTUAL TABLE submissions_fts USING fts5 (
+        name_norm, content = 'submissions', content_rowid = 'id', tokenize = 'trigram'
+    )
+    """,
+    """
+    CREATE TRIGGER submissions_fts_insert AFTER INSERT ON submissions BEGIN
+        INSERT INTO submissions_fts (rowid, name_norm) VALUES (new.id, new.name_norm);
+    END
+    """,
+    """
+    CREATE TRIGGER submissions_fts_delete AFTER DELETE ON submissions BEGIN
+        INSERT INTO submissions_fts (submissions_fts, rowid, name_norm)
+        VALUES ('delete', old.id, old.name_norm);
+    END
+    """,
+    """
+    CREATE TRIGGER submissions_fts_update AFTER UPDATE OF name_norm ON submissions BEGIN
+        INSERT INTO submissions_fts (submissions_fts, rowid, name_norm)
+        VALUES ('delete', old.id, old.name_norm);
+        INSERT INTO submissions_fts (rowid, name_norm) VALUES (new.id, new.name_norm);
+    END
+    """,
+]
+
+
+@migrations()
+def m002_staff_and_search(db):
+    _run(db, M002)

@@ -41,6 +41,86 @@ class State(StrEnum):
 
 INITIAL_STATE = {kind: State.RECEIVED for kind in Kind}
 
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    RESEARCHER = "researcher"
+    COMMITTEE = "committee"
+    ADMIN = "admin"
+
+
+S = State
+_OPEN_ASSISTANCE = (S.RECEIVED, S.VERIFYING, S.NEEDS_INFO, S.SOCIAL_RESEARCH, S.COMMITTEE)
+# THE table of legal moves: (kind, from, to) → the roles that may make it (admin: all).
+TRANSITIONS: dict[tuple[Kind, State, State], frozenset[Role]] = {
+    **{
+        (Kind.ASSISTANCE, a, b): frozenset({Role.OFFICER})
+        for a, b in (
+            (S.RECEIVED, S.VERIFYING),
+            (S.VERIFYING, S.NEEDS_INFO),
+            (S.VERIFYING, S.SOCIAL_RESEARCH),
+            (S.VERIFYING, S.COMMITTEE),
+            (S.NEEDS_INFO, S.VERIFYING),
+            (S.ACCEPTED, S.REGISTERED),
+            (S.REGISTERED, S.SERVED),
+        )
+    },
+    (Kind.ASSISTANCE, S.SOCIAL_RESEARCH, S.COMMITTEE): frozenset({Role.RESEARCHER}),
+    (Kind.ASSISTANCE, S.SOCIAL_RESEARCH, S.NEEDS_INFO): frozenset({Role.RESEARCHER}),
+    (Kind.ASSISTANCE, S.COMMITTEE, S.ACCEPTED): frozenset({Role.COMMITTEE}),
+    (Kind.ASSISTANCE, S.COMMITTEE, S.REJECTED): frozenset({Role.COMMITTEE}),
+    # Withdrawn or duplicate from any open state.
+    **{
+        (Kind.ASSISTANCE, a, b): frozenset({Role.OFFICER})
+        for a in (*_OPEN_ASSISTANCE, S.ACCEPTED, S.REGISTERED)
+        for b in (S.WITHDRAWN, S.DUPLICATE)
+    },
+    (Kind.VOLUNTEER, S.RECEIVED, S.CONTACTED): frozenset({Role.OFFICER}),
+    (Kind.VOLUNTEER, S.CONTACTED, S.ACCEPTED): frozenset({Role.OFFICER}),
+    (Kind.VOLUNTEER, S.CONTACTED, S.DECLINED): frozenset({Role.OFFICER}),
+    (Kind.VOLUNTEER, S.ACCEPTED, S.ACTIVE): frozenset({Role.OFFICER}),
+    (Kind.FEEDBACK, S.RECEIVED, S.REVIEWED): frozenset({Role.OFFICER, Role.COMMITTEE}),
+}
+# Moves that must say why; needs_info's reason is the message the applicant reads.
+NEEDS_REASON = frozenset({S.REJECTED, S.NEEDS_INFO, S.DUPLICATE, S.WITHDRAWN, S.DECLINED})
+STATES_OF = {
+    Kind.ASSISTANCE: (
+        S.RECEIVED,
+        S.VERIFYING,
+        S.NEEDS_INFO,
+        S.SOCIAL_RESEARCH,
+        S.COMMITTEE,
+        S.ACCEPTED,
+        S.REJECTED,
+        S.REGISTERED,
+        S.SERVED,
+        S.WITHDRAWN,
+        S.DUPLICATE,
+    ),
+    Kind.VOLUNTEER: (S.RECEIVED, S.CONTACTED, S.ACCEPTED, S.DECLINED, S.ACTIVE),
+    Kind.FEEDBACK: (S.RECEIVED, S.REVIEWED),
+}
+OPEN_STATES = {
+    Kind.ASSISTANCE: (*_OPEN_ASSISTANCE, S.ACCEPTED, S.REGISTERED),
+    Kind.VOLUNTEER: (S.RECEIVED, S.CONTACTED, S.ACCEPTED),
+    Kind.FEEDBACK: (S.RECEIVED,),
+}
+
+
+def may(role: Role | str, kind: Kind | str, source: State | str, target: State | str) -> bool:
+    roles = TRANSITIONS.get((Kind(kind), State(source), State(target)))
+    return roles is not None and (Role(role) == Role.ADMIN or Role(role) in roles)
+
+
+def next_states(role: Role | str, kind: Kind | str, source: State | str) -> list[State]:
+    """The buttons a person sees on a case: derived from TRANSITIONS, never written twice."""
+    return [
+        b
+        for (k, a, b) in TRANSITIONS
+        if k == Kind(kind) and a == State(source) and may(role, k, a, b)
+    ]
+
+
 # What the applicant reads on the status page: plain words, never the internal names.
 APPLICANT_LABELS = {
     State.RECEIVED: _l("Received"),
@@ -157,6 +237,7 @@ def submit(
             "answer_from": answer_from,
             "form_key": form_key,
             **{column: fields.get(column) or None for column in PERSON_COLUMNS},
+            "name_norm": identifiers.fold_arabic(fields.get("full_name") or "") or None,
             "data": json.dumps(
                 {k: v for k, v in fields.items() if k not in PERSON_COLUMNS},
                 ensure_ascii=False,
@@ -173,7 +254,14 @@ def submit(
                 }
         submission_id = db["submissions"].insert(row).last_pk
         for position, orphan in enumerate(orphans):
-            db["orphans"].insert({"submission_id": submission_id, "position": position, **orphan})
+            db["orphans"].insert(
+                {
+                    "submission_id": submission_id,
+                    "position": position,
+                    "name_norm": identifiers.fold_arabic(orphan["name"]),
+                    **orphan,
+                }
+            )
         documents = 0
         if draft_id:
             documents = db.execute(
@@ -243,3 +331,128 @@ def _decode(row: dict) -> dict:
     row = dict(row)
     row["data"] = json.loads(row["data"] or "{}")
     return row
+
+
+# ---------------------------------------------------------------- staff actions
+
+
+class InvalidTransition(Exception):
+    """This role may not make this move from this state."""
+
+
+class LostRace(Exception):
+    """Someone else moved the case first; nothing was changed."""
+
+
+class ReasonRequired(ValueError):
+    pass
+
+
+def transition(
+    db,
+    submission_id: int,
+    target: State | str,
+    *,
+    actor: str,
+    role: Role | str,
+    reason: str = "",
+    expected: State | str | None = None,
+    at: dt.datetime | None = None,
+) -> None:
+    """Move a case: UPDATE … WHERE state IN (sources this role may move from) plus its event.
+
+    `expected` is the state the person saw; if the case moved since, LostRace.
+    """
+    at, target = at or now_utc(), State(target)
+    reason = (reason or "").strip()
+    if target in NEEDS_REASON and not reason:
+        raise ReasonRequired(target)
+    with immediate(db):
+        row = db.execute(
+            "SELECT kind, state FROM submissions WHERE id = ?", [submission_id]
+        ).fetchone()
+        if row is None:
+            raise InvalidTransition("no such case")
+        kind, current = Kind(row[0]), State(row[1])
+        sources = [
+            a for (k, a, b) in TRANSITIONS if k == kind and b == target and may(role, k, a, b)
+        ]
+        if not sources:
+            raise InvalidTransition(f"{role} may not move {kind} to {target}")
+        if expected is not None and current != State(expected):
+            raise LostRace(submission_id)
+        message = reason if target == State.NEEDS_INFO else None
+        marks = ",".join("?" * len(sources))
+        changed = db.execute(
+            # Only placeholders are formatted into the SQL.
+            "UPDATE submissions SET state = ?, updated_at = ?, applicant_message = "  # noqa: S608
+            f"COALESCE(?, applicant_message) WHERE id = ? AND state IN ({marks})",
+            [str(target), iso(at), message, submission_id, *map(str, sources)],
+        ).rowcount
+        if changed == 0:
+            raise InvalidTransition(f"{role} may not move {kind} from {current} to {target}")
+        record(
+            db,
+            Event(
+                "transition",
+                actor,
+                submission_id,
+                str(current),
+                str(target),
+                {"reason": reason} if reason else {},
+            ),
+            at,
+        )
+
+
+def _note(db, submission_id: int, action: str, actor: str, detail: dict, at=None, update=None):
+    with immediate(db):
+        if update:
+            sql, params = update
+            if db.execute(sql, params).rowcount == 0:
+                raise InvalidTransition("no such case")
+        record(db, Event(action, actor, submission_id, detail=detail), at)
+
+
+def add_note(db, submission_id: int, text: str, *, actor: str) -> None:
+    """An internal note: staff only, never shown to the applicant."""
+    _note(db, submission_id, "note", actor, {"text": text.strip()})
+
+
+def message_applicant(db, submission_id: int, text: str, *, actor: str) -> None:
+    """A message the applicant reads on the status page (kept apart from internal notes)."""
+    at = now_utc()
+    _note(
+        db,
+        submission_id,
+        "message",
+        actor,
+        {"text": text.strip()},
+        at,
+        (
+            "UPDATE submissions SET applicant_message = ?, updated_at = ? WHERE id = ?",
+            [text.strip(), iso(at), submission_id],
+        ),
+    )
+
+
+def assign(db, submission_id: int, username: str | None, *, actor: str) -> None:
+    _note(
+        db,
+        submission_id,
+        "assignment",
+        actor,
+        {"to": username},
+        update=("UPDATE submissions SET assigned_to = ? WHERE id = ?", [username, submission_id]),
+    )
+
+
+def record_view(db, submission_id: int, *, actor: str, what: str = "case") -> None:
+    """Every view of personal data is an event: the PDPL accountability trail."""
+    with immediate(db):
+        record(db, Event("view", actor, submission_id, detail={"what": what}))
+
+
+def history(db, submission_id: int) -> list[dict]:
+    rows = db["events"].rows_where("submission_id = ?", [submission_id], order_by="id")
+    return [{**r, "detail": json.loads(r["detail"] or "{}")} for r in rows]
