@@ -13,7 +13,7 @@ def create_app(test_config=None):
     app = Flask(__name__)
     app.config.from_mapping(config.from_environment(test_config))
 
-    from . import db, errors, health, i18n, public, security, static_site, templating
+    from . import db, errors, health, i18n, public, security, staff, static_site, templating
     from .shell import ShellLoader
 
     site = Path(app.config["PORTAL_SITE"])
@@ -24,5 +24,6 @@ def create_app(test_config=None):
     security.init_app(app)
     app.register_blueprint(health.bp)
     public.register(app)
+    staff.register(app)
     errors.init_app(app, static_site.init_app(app, site))
     return app

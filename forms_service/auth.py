@@ -108,6 +108,16 @@ def set_role(db, username: str, role: str, *, actor: str) -> None:
         record(db, Event("staff_role", actor, detail={"username": username, "role": role}))
 
 
+def clear_totp(db, username: str, *, actor: str) -> None:
+    with immediate(db):
+        db.execute(
+            "UPDATE staff SET totp_secret = NULL, totp_last_step = NULL WHERE username = ?",
+            [username],
+        )
+        db.execute("DELETE FROM staff_sessions WHERE username = ?", [username])
+        record(db, Event("totp_cleared", actor, detail={"username": username}))
+
+
 # ---------------------------------------------------------------- login
 
 

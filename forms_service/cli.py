@@ -55,5 +55,125 @@ def serve(workers):
     run_server(port=int(os.environ.get("PORT", "8000")), workers=workers)
 
 
+# ---------------------------------------------------------------- staff accounts
+
+
+@main.group()
+def staff():
+    """Staff accounts of the back office (no account exists until one is added)."""
+
+
+def _db_and_app():
+    from . import create_app, db
+
+    app = create_app()
+    return app, db.connect(app.config["PORTAL_DB"])
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return click.get_text_stream("stdin").readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _operator() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option(
+    "--role", required=True, type=click.Choice(["officer", "researcher", "committee", "admin"])
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def staff_add(username, role, password_stdin):
+    """Add a staff user."""
+    from . import auth
+
+    _app, database = _db_and_app()
+    try:
+        auth.add_user(database, username, role, _password(password_stdin), actor=_operator())
+    except auth.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"added {username} ({role})"
+        + ("; two-step sign-in is set up at first login" if role == "admin" else "")
+    )
+
+
+@staff.command("disable")
+@click.argument("username")
+def staff_disable(username):
+    """Disable a user and end their sessions."""
+    from . import auth
+
+    _app, database = _db_and_app()
+    try:
+        auth.set_active(database, username, False, actor=_operator())
+    except auth.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"disabled {username}")
+
+
+@staff.command("enable")
+@click.argument("username")
+def staff_enable(username):
+    """Enable a disabled user."""
+    from . import auth
+
+    _app, database = _db_and_app()
+    auth.set_active(database, username, True, actor=_operator())
+    click.echo(f"enabled {username}")
+
+
+@staff.command("reset")
+@click.argument("username")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@click.option(
+    "--reset-totp", is_flag=True, help="Also remove two-step sign-in (the user sets it up again)."
+)
+def staff_reset(username, password_stdin, reset_totp):
+    """Set a new password (ends the user's sessions)."""
+    from . import auth
+
+    _app, database = _db_and_app()
+    try:
+        auth.set_password(database, username, _password(password_stdin), actor=_operator())
+        if reset_totp:
+            auth.clear_totp(database, username, actor=_operator())
+    except auth.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"password reset for {username}")
+
+
+@staff.command("list")
+def staff_list():
+    """List staff users."""
+    from . import auth
+
+    _app, database = _db_and_app()
+    for user in auth.users(database):
+        state = "active" if user["active"] else "disabled"
+        totp = "2fa" if user["totp_secret"] else "-"
+        click.echo(f"{user['username']}\t{user['role']}\t{state}\t{totp}")
+
+
+def _register_optional():
+    try:
+        from .cli_export import register
+    except ImportError:  # the export command ships with forms_service/cli_export.py
+        return
+    register(main)
+
+
+_register_optional()
+
+
 if __name__ == "__main__":
     main()

@@ -141,6 +141,43 @@ APPLICANT_LABELS = {
 }
 
 
+# What staff read: the state's name as a word in their language.
+STAFF_LABELS = {
+    State.RECEIVED: _l("Received"),
+    State.VERIFYING: _l("Verifying"),
+    State.NEEDS_INFO: _l("More information needed"),
+    State.SOCIAL_RESEARCH: _l("Social research"),
+    State.COMMITTEE: _l("With the research committee"),
+    State.ACCEPTED: _l("Accepted"),
+    State.REJECTED: _l("Rejected"),
+    State.REGISTERED: _l("Registered"),
+    State.SERVED: _l("Service provided"),
+    State.WITHDRAWN: _l("Withdrawn"),
+    State.DUPLICATE: _l("Duplicate"),
+    State.CONTACTED: _l("Contacted"),
+    State.DECLINED: _l("Declined"),
+    State.ACTIVE: _l("Active volunteer"),
+    State.REVIEWED: _l("Reviewed"),
+}
+# The button that makes a move, by its target.
+ACTION_LABELS = {
+    State.VERIFYING: _l("Start verifying"),
+    State.NEEDS_INFO: _l("Ask for more information"),
+    State.SOCIAL_RESEARCH: _l("Refer to the social researcher"),
+    State.COMMITTEE: _l("Send to the research committee"),
+    State.ACCEPTED: _l("Accept"),
+    State.REJECTED: _l("Reject"),
+    State.REGISTERED: _l("Registration completed"),
+    State.SERVED: _l("Service provided"),
+    State.WITHDRAWN: _l("Withdrawn by the applicant"),
+    State.DUPLICATE: _l("Close as duplicate"),
+    State.CONTACTED: _l("Contacted"),
+    State.DECLINED: _l("Decline"),
+    State.ACTIVE: _l("Active volunteer"),
+    State.REVIEWED: _l("Mark reviewed"),
+}
+
+
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -451,6 +488,24 @@ def record_view(db, submission_id: int, *, actor: str, what: str = "case") -> No
     """Every view of personal data is an event: the PDPL accountability trail."""
     with immediate(db):
         record(db, Event("view", actor, submission_id, detail={"what": what}))
+
+
+def attach_document(db, submission_id: int, kind: str, stored, *, actor: str) -> None:
+    """A document added by staff to an existing case (staff entry)."""
+    with immediate(db):
+        db["documents"].insert(
+            {
+                "submission_id": submission_id,
+                "kind": kind,
+                "original_name": stored.original_name,
+                "stored_name": stored.stored_name,
+                "content_type": stored.content_type,
+                "size": stored.size,
+                "sha256": stored.sha256,
+                "created_at": iso(now_utc()),
+            }
+        )
+        record(db, Event("document_added", actor, submission_id, detail={"kind": kind}))
 
 
 def history(db, submission_id: int) -> list[dict]:

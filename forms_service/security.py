@@ -1,5 +1,7 @@
 """Security settings and headers on every response of the app."""
 
+from flask_wtf.csrf import CSRFProtect
+
 from .uploads import MAX_REQUEST_BYTES
 
 HEADERS = {
@@ -18,10 +20,14 @@ def init_app(app):
         "SESSION_COOKIE_NAME": "portal_session",
         # A long form on a phone can take a while: tokens last 6 hours.
         "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+        # Every POST validates a form with its token; the view then keeps what was typed
+        # when the token expired, which a global check before the view could not.
+        "WTF_CSRF_CHECK_DEFAULT": False,
     }
     for key, value in defaults.items():
         if key not in app.config.get("PORTAL_OVERRIDES", ()):
             app.config[key] = value
+    CSRFProtect(app)  # provides csrf_token() to templates
 
     @app.after_request
     def headers(response):

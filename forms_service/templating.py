@@ -3,7 +3,15 @@
 import datetime as dt
 
 from . import choices, identifiers
-from .queue import APPLICANT_LABELS, State
+from .queue import (
+    ACTION_LABELS,
+    APPLICANT_LABELS,
+    OPEN_STATES,
+    STAFF_LABELS,
+    STATES_OF,
+    Kind,
+    State,
+)
 
 CHOICE_FIELDS = ("ChoiceField", "MultiCheckboxField")
 SKIPPED = ("CSRFTokenField", "HiddenField")
@@ -45,16 +53,93 @@ def applicant_label(state: str) -> str:
     return str(APPLICANT_LABELS[State(state)])
 
 
+def state_label(state: str) -> str:
+    return str(STAFF_LABELS[State(state)])
+
+
+def action_label(state: str) -> str:
+    return str(ACTION_LABELS[State(state)])
+
+
+def role_label(role: str) -> str:
+    from .staff_forms import ROLE_CHOICES
+
+    return choices.label(ROLE_CHOICES, role)
+
+
+def channel_label(code: str) -> str:
+    from flask import g
+
+    return dict(choices.channels(g.get("lang", "ar"))).get(code, code)
+
+
+def days_since(moment: str) -> int:
+    day = as_date(moment)
+    return (dt.datetime.now(dt.UTC).date() - day).days if day else 0
+
+
+def duplicate_reason(reason: str) -> str:
+    from flask_babel import gettext
+
+    return {
+        "national_id": gettext("same national ID"),
+        "mobile": gettext("same mobile"),
+        "orphan": gettext("same orphan name and birth date"),
+    }.get(reason, reason)
+
+
+def event_text(event: dict) -> str:
+    """One line of a case's history in the viewer's language."""
+    from flask_babel import gettext
+
+    action, detail = event["action"], event["detail"]
+    if action == "submitted":
+        return gettext(
+            "Submitted through: %(channel)s", channel=channel_label(detail.get("channel", ""))
+        )
+    if action == "transition":
+        return gettext(
+            "Moved from %(source)s to %(target)s",
+            source=state_label(event["from_state"]),
+            target=state_label(event["to_state"]),
+        )
+    words = {
+        "note": gettext("Internal note"),
+        "message": gettext("Message to the applicant"),
+        "view": gettext("Viewed the case"),
+        "export": gettext("Exported"),
+        "document_added": gettext("Document added"),
+    }
+    if action == "assignment":
+        return gettext("Assigned to %(name)s", name=detail.get("to") or "—")
+    if action == "view" and str(detail.get("what", "")).startswith("document:"):
+        return gettext("Downloaded a document")
+    return words.get(action, action)
+
+
 def init_app(app):
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    from . import case_view
+
     app.jinja_env.globals.update(
+        details=case_view.details,
+        orphan_rows=case_view.orphan_rows,
+        duplicate_reason=duplicate_reason,
+        event_text=event_text,
         error_items=error_items,
         choices=choices,
         label=choices.label,
         labels=choices.labels,
         as_date=as_date,
         applicant_label=applicant_label,
+        state_label=state_label,
+        days_since=days_since,
+        states_of=lambda kind: STATES_OF[Kind(kind)],
+        open_states=lambda kind: [str(s) for s in OPEN_STATES[Kind(kind)]],
+        action_label=action_label,
+        role_label=role_label,
+        channel_label=channel_label,
         format_reference=identifiers.format_reference,
         display_mobile=identifiers.display_mobile,
         mask_national_id=identifiers.mask_national_id,

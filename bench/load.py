@@ -1,0 +1,711 @@
+"""Load: committed form submissions per second, the portal beside a bare Flask + sqlite3 app.
+
+Starts `portal serve` (gunicorn, a temporary database and uploads folder, rate limits off)
+and bench/bare_app.py (the same gunicorn settings, one INSERT per POST) on loopback, then
+for each target runs a closed loop (N clients posting back to back for a fixed time) and an
+open loop (a fixed rate; latency measured from each request's scheduled start, so a server
+that falls behind is not hidden by a client that waits for it). Only the committing POST is
+measured, and only its success redirect counts: anything else is an error. At the end the
+rows in each SQLite file are counted against the committed POSTs.
+
+    .venv/bin/python bench/load.py [--closed-seconds 15] [--rate 300] [--open-seconds 10]
+
+Bounded: it stops itself (servers included) after --time-limit seconds whatever happens.
+"""
+
+import argparse
+import collections
+import datetime as dt
+import http.client
+import itertools
+import math
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY = "load-benchmark-fixed-secret-key-0123456789abcdef"
+TIMEOUT = 10.0
+FORM = "application/x-www-form-urlencoded"
+CSRF = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*>')
+VALUE = re.compile(r'\bvalue="([^"]*)"')
+
+# The fields a browser sends, as in tests/forms (valid values: national ID 1000000008, …).
+VOLUNTEER = [
+    ("full_name", "خالد عبدالله"),
+    ("gender", "male"),
+    ("birth_date", "1995-01-15"),
+    ("mobile", "0512345678"),
+    ("email", "khalid@example.com"),
+    ("city", "الجموم"),
+    ("education", "bachelor"),
+    ("skills", "teaching"),
+    ("skills", "it"),
+    ("interests", "تعليم الأطفال"),
+    ("availability-days", "sat"),
+    ("availability-days", "mon"),
+    ("availability-times", "evening"),
+    ("hours_per_week", "6"),
+    ("experience", ""),
+    ("national_volunteer_id", ""),
+    ("consent", "y"),
+    ("website", ""),
+]
+ASSISTANCE = [
+    ("full_name", "فاطمة محمد أحمد الزهراني"),
+    ("national_id", "1000000008"),
+    ("birth_date", "1985-04-02"),
+    ("nationality", "saudi"),
+    ("mobile", "0512345678"),
+    ("email", "fatima@example.com"),
+    ("city", "الجموم"),
+    ("district", "حي النزهة"),
+    ("marital_status", "widowed"),
+    ("relation_to_orphans", "mother"),
+    ("family_size", "4"),
+    ("orphans-0-name", "سارة محمد أحمد"),
+    ("orphans-0-birth_date", "2015-03-27"),
+    ("orphans-0-gender", "female"),
+    ("orphans-0-school_stage", "primary"),
+    ("orphans-1-name", "عمر محمد أحمد"),
+    ("orphans-1-birth_date", "2018-09-01"),
+    ("orphans-1-gender", "male"),
+    ("orphans-1-school_stage", "kindergarten"),
+    ("monthly_income", "2500"),
+    ("income_sources", "social_security"),
+    ("income_sources", "alimony"),
+    ("housing", "rented"),
+    ("support_type", "financial"),
+    ("support_type", "education"),
+    ("description", "نحتاج دعمًا لتعليم الأطفال."),
+    ("website", ""),
+    ("action", "continue"),
+]
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+DOCUMENTS = [
+    ("documents-id_card", "id.pdf", "application/pdf", PDF),
+    ("documents-death_certificate", "death.pdf", "application/pdf", PDF),
+    ("documents-family_record", "family.png", "image/png", PNG),
+]
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+class Client:
+    """One keep-alive connection and one cookie jar, as one browser tab."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body=None, content_type=FORM):
+        headers = {"Accept": "text/html"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            headers["Content-Type"] = content_type
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            data = response.read()
+        except BaseException:
+            self.conn.close()  # the next request opens a new connection
+            raise
+        for header in response.headers.get_all("Set-Cookie") or ():
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if value:
+                self.cookies[name] = value
+            else:
+                self.cookies.pop(name, None)
+        if response.will_close:
+            self.conn.close()
+        return response.status, urlsplit(response.getheader("Location", "")).path, data
+
+    def close(self):
+        self.conn.close()
+
+
+def csrf_token(page: bytes) -> str:
+    tag = CSRF.search(page.decode())
+    value = VALUE.search(tag.group(0)) if tag else None
+    if not value:
+        raise RuntimeError("no csrf_token on the page")
+    return value.group(1)
+
+
+def multipart(fields: list, files: list) -> tuple[bytes, str]:
+    boundary = "----load" + secrets.token_hex(12)
+    parts = []
+    for name, value in fields:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode()
+            + b"\r\n"
+        )
+    for name, filename, content_type, content in files:
+        parts.append(
+            (
+                f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+                f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
+            ).encode()
+            + content
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+# ---------------------------------------------------------------- targets
+
+
+class Target:
+    """What one client does before it is timed (setup) and the body of each timed POST."""
+
+    name = ""
+    port = 0
+    path = ""
+    done = ""
+
+    def setup(self, client: Client) -> None:
+        pass
+
+    def body(self, client: Client) -> bytes | None:
+        raise NotImplementedError
+
+
+class Bare(Target):
+    name = "bare Flask + sqlite3"
+    path = "/submit"
+    done = "/done"
+    payload = urlencode(VOLUNTEER).encode()
+
+    def body(self, client):
+        return self.payload
+
+
+class Volunteer(Target):
+    """One GET per client (cookie + CSRF token), then POSTs each with a new form_key."""
+
+    name = "portal: volunteer"
+    path = "/forms/volunteer/"
+    done = "/forms/volunteer/done"
+
+    def setup(self, client):
+        status, _, page = client.request("GET", self.path)
+        if status != 200:
+            raise RuntimeError(f"GET {self.path}: {status}")
+        client.fields = urlencode([*VOLUNTEER, ("csrf_token", csrf_token(page))])
+
+    def body(self, client):
+        return f"{client.fields}&form_key={secrets.token_urlsafe(18)}".encode()
+
+
+class Assistance(Target):
+    """The final, committing POST of check-your-answers; each one uses a prepared draft."""
+
+    name = "portal: support request"
+    path = "/forms/assistance/check"
+    done = "/forms/assistance/done"
+
+    def __init__(self):
+        self.drafts: collections.deque = collections.deque()
+        self.prepared = 0
+        self.prep_errors: collections.Counter = collections.Counter()
+        self.prep_seconds = 0.0
+
+    def body(self, client):
+        try:
+            cookies, token = self.drafts.popleft()
+        except IndexError:
+            return None
+        client.cookies = cookies  # one cookie jar per draft
+        return urlencode(
+            [("csrf_token", token), ("attestation", "y"), ("consent", "y")]
+        ).encode()
+
+    def prepare(self, count: int, threads: int, deadline: float) -> None:
+        """Drafts with the three documents, posted as a browser would; not timed."""
+        counter = itertools.count()
+        started = time.perf_counter()
+
+        def run():
+            client = Client(self.port)
+            try:
+                status, _, page = client.request("GET", "/forms/assistance/")
+                token = csrf_token(page)
+                base = dict(client.cookies)  # a session with a CSRF token and no draft yet
+                body, content_type = multipart([*ASSISTANCE, ("csrf_token", token)], DOCUMENTS)
+                while next(counter) < count and time.perf_counter() < deadline:
+                    client.cookies = dict(base)  # no draft in it: the POST starts a new one
+                    try:
+                        status, location, _ = client.request(
+                            "POST", "/forms/assistance/", body, content_type
+                        )
+                    except (OSError, http.client.HTTPException) as error:
+                        self.prep_errors[type(error).__name__] += 1
+                        continue
+                    if status == 302 and location == "/forms/assistance/check":
+                        self.drafts.append((dict(client.cookies), token))
+                    else:
+                        self.prep_errors[f"{status} {location}".strip()] += 1
+            finally:
+                client.close()
+
+        workers = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.perf_counter()) + TIMEOUT)
+        self.prepared += len(self.drafts)
+        self.prep_seconds += time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- phases
+
+
+@dataclass
+class Phase:
+    target: str
+    label: str
+    kind: str  # "closed" or "open"
+    seconds: float = 0.0
+    latencies: list = field(default_factory=list)  # seconds, committed requests only
+    service: list = field(default_factory=list)  # open loop: from send, committed only
+    errors: collections.Counter = field(default_factory=collections.Counter)
+
+    @property
+    def committed(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def requests(self) -> int:
+        return self.committed + sum(self.errors.values())
+
+    @property
+    def rate(self) -> float:
+        return self.committed / self.seconds if self.seconds else 0.0
+
+
+def percentile(values: list, p: float) -> float:
+    """Nearest rank, in milliseconds."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
+
+
+def post(client: Client, target: Target, body: bytes) -> str:
+    """'' when the POST committed (the success redirect), else what went wrong."""
+    try:
+        status, location, _ = client.request("POST", target.path, body)
+    except (OSError, http.client.HTTPException) as error:
+        return type(error).__name__
+    if status == 302 and location == target.done:
+        return ""
+    return f"{status} {location}".strip()
+
+
+def _start_clients(target: Target, count: int, run) -> tuple[list, threading.Barrier, list]:
+    """Threads that each set up a client, wait at the barrier, then call run(client, out)."""
+    barrier = threading.Barrier(count + 1, timeout=60)
+    outputs = [
+        {"latencies": [], "service": [], "errors": collections.Counter(), "end": 0.0}
+        for _ in range(count)
+    ]
+
+    def thread(out):
+        client = Client(target.port)
+        try:
+            try:
+                target.setup(client)
+            except (OSError, http.client.HTTPException, RuntimeError) as error:
+                out["errors"][f"setup: {type(error).__name__}"] += 1
+                barrier.wait()
+                return
+            barrier.wait()
+            run(client, out)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=thread, args=(out,), daemon=True) for out in outputs]
+    for t in threads:
+        t.start()
+    return threads, barrier, outputs
+
+
+def _collect(phase: Phase, threads: list, outputs: list, started: float, limit: float) -> Phase:
+    for t in threads:
+        t.join(max(0.0, limit - time.perf_counter()))
+    for out in outputs:
+        phase.latencies += out["latencies"]
+        phase.service += out["service"]
+        phase.errors += out["errors"]
+    phase.seconds = max([started, *(out["end"] for out in outputs)]) - started
+    return phase
+
+
+def closed_loop(target: Target, clients: int, seconds: float) -> Phase:
+    """`clients` connections posting back to back until the time is up (or drafts run out)."""
+    stop = [0.0]
+
+    def run(client, out):
+        while time.perf_counter() < stop[0]:
+            body = target.body(client)
+            if body is None:
+                return
+            sent = time.perf_counter()
+            outcome = post(client, target, body)
+            out["end"] = time.perf_counter()
+            if outcome:
+                out["errors"][outcome] += 1
+            else:
+                out["latencies"].append(out["end"] - sent)
+
+    threads, barrier, outputs = _start_clients(target, clients, run)
+    stop[0] = time.perf_counter() + seconds
+    barrier.wait()
+    started = time.perf_counter()
+    phase = Phase(target.name, f"closed, {clients} clients", "closed")
+    return _collect(phase, threads, outputs, started, started + seconds + 2 * TIMEOUT)
+
+
+def open_loop(target: Target, rate: float, seconds: float, workers: int) -> Phase:
+    """`rate` POSTs a second on a fixed schedule, whatever the server's answers take."""
+    total = round(rate * seconds)
+    counter = itertools.count()
+    start = [0.0]
+    grace = 5.0  # a request not sent this long after the schedule ended is counted lost
+
+    def run(client, out):
+        while (i := next(counter)) < total:
+            scheduled = start[0] + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            elif time.perf_counter() > start[0] + seconds + grace:
+                out["errors"]["not sent: client behind schedule"] += 1
+                continue
+            body = target.body(client)
+            if body is None:
+                out["errors"]["no prepared draft"] += 1
+                continue
+            sent = time.perf_counter()
+            outcome = post(client, target, body)
+            out["end"] = end = time.perf_counter()
+            if outcome:
+                out["errors"][outcome] += 1
+            else:
+                out["latencies"].append(end - scheduled)
+                out["service"].append(end - sent)
+
+    threads, barrier, outputs = _start_clients(target, workers, run)
+    start[0] = time.perf_counter() + 0.05
+    barrier.wait()
+    phase = Phase(target.name, f"open, {rate:g}/s", "open")
+    return _collect(phase, threads, outputs, start[0], start[0] + seconds + grace + 2 * TIMEOUT)
+
+
+# ---------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Servers:
+    """The two gunicorns, each in its own process group; stopped on exit, always."""
+
+    def __init__(self, tmp: Path, workers: int):
+        self.tmp = tmp
+        self.workers = workers
+        self.procs: list[subprocess.Popen] = []
+        self.portal_db = tmp / "portal.sqlite3"
+        self.bare_db = tmp / "bare.sqlite3"
+        self.portal_port = free_port()
+        self.bare_port = free_port()
+
+    def _start(self, name: str, args: list, env: dict) -> None:
+        log = (self.tmp / f"{name}.log").open("wb")
+        self.procs.append(
+            subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+
+    def start(self) -> None:
+        env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+        env.pop("PORTAL_SMTP_HOST", None)  # no mail: the outbox stays empty
+        self._start(
+            "portal",
+            [sys.executable, "-m", "forms_service.cli", "serve", "--workers", str(self.workers)],
+            dict(
+                env,
+                PORT=str(self.portal_port),
+                PORTAL_DB=str(self.portal_db),
+                PORTAL_UPLOADS=str(self.tmp / "uploads"),
+                PORTAL_VAR=str(self.tmp / "var"),
+                PORTAL_RATE_LIMIT="off",
+                PORTAL_SECRET_KEY=SECRET_KEY,
+            ),
+        )
+        self._start(
+            "bare",
+            [
+                sys.executable,
+                str(ROOT / "bench" / "bare_app.py"),
+                "--port",
+                str(self.bare_port),
+                "--db",
+                str(self.bare_db),
+                "--workers",
+                str(self.workers),
+            ],
+            env,
+        )
+        for port in (self.portal_port, self.bare_port):
+            self._wait_healthy(port, deadline=time.perf_counter() + 30)
+
+    def check(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"a server exited ({proc.args[1:3]}): see {self.tmp}")
+
+    def _wait_healthy(self, port: int, deadline: float) -> None:
+        while True:
+            self.check()
+            client = Client(port)
+            try:
+                if client.request("GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            finally:
+                client.close()
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"no /healthz on port {port}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()  # gunicorn's master stops its workers gracefully
+        for proc in self.procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)  # the group this script created
+                proc.wait()
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> str:
+    import gunicorn
+
+    return (
+        f"Run on {dt.date.today().isoformat()}, machine `{platform.node()}`: "
+        f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{'.'.join(platform.release().split('.')[:2])}, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, gunicorn {gunicorn.__version__}."
+    )
+
+
+def table(phases: list[Phase]) -> str:
+    lines = [
+        "| target | phase | requests | committed/s | p50 ms | p95 ms | p99 ms | errors |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for p in phases:
+        lines.append(
+            f"| {p.target} | {p.label}, {p.seconds:.1f} s | {p.requests} | {p.rate:.0f} | "
+            f"{percentile(p.latencies, 50):.1f} | {percentile(p.latencies, 95):.1f} | "
+            f"{percentile(p.latencies, 99):.1f} | {sum(p.errors.values())} |"
+        )
+    return "\n".join(lines)
+
+
+def count_rows(path: Path, sql: str, args=()) -> int:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, args).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def verify(servers: Servers, phases: list[Phase], assistance: Assistance) -> list[str]:
+    committed = collections.Counter()
+    for p in phases:
+        committed[p.target] += p.committed
+    checks = [
+        (Bare.name, count_rows(servers.bare_db, "SELECT count(*) FROM submissions")),
+        (
+            Volunteer.name,
+            count_rows(
+                servers.portal_db, "SELECT count(*) FROM submissions WHERE kind = 'volunteer'"
+            ),
+        ),
+        (
+            Assistance.name,
+            count_rows(
+                servers.portal_db, "SELECT count(*) FROM submissions WHERE kind = 'assistance'"
+            ),
+        ),
+    ]
+    lines = []
+    for name, rows in checks:
+        mark = "ok" if rows == committed[name] else "MISMATCH"
+        lines.append(f"- {name}: {rows} rows for {committed[name]} committed POSTs: {mark}")
+    submissions = count_rows(servers.portal_db, "SELECT count(*) FROM submissions")
+    events = count_rows(
+        servers.portal_db, "SELECT count(*) FROM events WHERE action = 'submitted'"
+    )
+    documents = count_rows(
+        servers.portal_db, "SELECT count(*) FROM documents WHERE submission_id IS NOT NULL"
+    )
+    lines.append(
+        f"- portal: {events} 'submitted' events for {submissions} submissions: "
+        f"{'ok' if events == submissions else 'MISMATCH'}; {documents} documents attached "
+        f"for {checks[2][1]} support requests: "
+        f"{'ok' if documents == 3 * checks[2][1] else 'MISMATCH'}"
+    )
+    left = count_rows(servers.portal_db, "SELECT count(*) FROM drafts")
+    lines.append(
+        f"- drafts: {assistance.prepared} prepared in {assistance.prep_seconds:.1f} s "
+        f"(errors: {dict(assistance.prep_errors) or 0}), {left} left unused"
+    )
+    return lines
+
+
+# ---------------------------------------------------------------- main
+
+
+def arguments():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--closed-seconds", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=8, help="closed-loop clients")
+    parser.add_argument("--rate", type=float, default=300.0, help="open-loop POSTs a second")
+    parser.add_argument("--open-seconds", type=float, default=10.0)
+    parser.add_argument("--open-workers", type=int, default=32, help="open-loop connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, both apps")
+    parser.add_argument("--max-drafts", type=int, default=3000, help="closed-loop draft pool")
+    parser.add_argument("--time-limit", type=float, default=175.0, help="hard stop, seconds")
+    return parser.parse_args()
+
+
+def watchdog(seconds: float, servers: Servers) -> threading.Timer:
+    def expire():
+        print(f"\nload.py: time limit of {seconds:.0f} s reached; stopping", file=sys.stderr)
+        servers.stop()
+        os._exit(3)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def run(args, servers: Servers) -> None:
+    bare, volunteer, assistance = Bare(), Volunteer(), Assistance()
+    bare.port = servers.bare_port
+    volunteer.port = assistance.port = servers.portal_port
+    phases = []
+
+    def both(target, before_open=None):
+        servers.check()
+        print(f"{target.name}: closed loop…", file=sys.stderr, flush=True)
+        phases.append(closed_loop(target, args.clients, args.closed_seconds))
+        if before_open:
+            before_open()
+        time.sleep(1)
+        print(f"{target.name}: open loop…", file=sys.stderr, flush=True)
+        phases.append(open_loop(target, args.rate, args.open_seconds, args.open_workers))
+        time.sleep(1)
+
+    both(bare)
+    both(volunteer)
+    # Drafts for the closed loop: what the volunteer form's rate would use, with a margin.
+    pool = min(args.max_drafts, math.ceil(phases[-2].rate * args.closed_seconds * 1.2) + 50)
+    print(f"preparing {pool} drafts…", file=sys.stderr, flush=True)
+    assistance.prepare(pool, threads=4, deadline=time.perf_counter() + 60)
+    time.sleep(1)
+
+    def open_drafts():
+        assistance.drafts.clear()  # the open loop gets exactly its own drafts
+        need = round(args.rate * args.open_seconds)
+        print(f"preparing {need} drafts…", file=sys.stderr, flush=True)
+        assistance.prepare(need, threads=4, deadline=time.perf_counter() + 60)
+
+    both(assistance, before_open=open_drafts)
+    servers.stop()
+
+    print(f"\n{machine()}\n")
+    print(
+        f"gunicorn: {args.workers} workers × 4 threads (gthread) for each app; closed loop "
+        f"{args.clients} clients for {args.closed_seconds:g} s; open loop {args.rate:g}/s for "
+        f"{args.open_seconds:g} s over {args.open_workers} connections, latency from the "
+        "scheduled start. The client runs on the same cores.\n"
+    )
+    print(table(phases))
+    closed = {p.target: p for p in phases if p.kind == "closed"}
+    opened = {p.target: p for p in phases if p.kind == "open"}
+    print()
+    for name in (Volunteer.name, Assistance.name):
+        ratio = closed[name].rate / closed[Bare.name].rate if closed[Bare.name].rate else 0
+        print(f"- {name}: {ratio:.2f}× the bare endpoint's closed-loop throughput (target ≥ 0.8)")
+    for p in opened.values():
+        print(
+            f"- {p.target}, open loop: p95 {percentile(p.latencies, 95):.1f} ms from the "
+            f"schedule, {percentile(p.service, 95):.1f} ms from the send (target ≤ 10 ms)"
+        )
+    for p in phases:
+        if p.errors:
+            print(f"- errors, {p.target}, {p.kind}: {dict(p.errors)}")
+    print("\nRows in SQLite against committed POSTs:")
+    print("\n".join(verify(servers, phases, assistance)))
+
+
+def main() -> None:
+    args = arguments()
+    tmp = Path(tempfile.mkdtemp(prefix="portal-load-"))
+    servers = Servers(tmp, args.workers)
+    timer = watchdog(args.time_limit, servers)
+    try:
+        servers.start()
+        run(args, servers)
+    except BaseException:
+        print(f"load.py: failed; server logs kept in {tmp}", file=sys.stderr)
+        raise
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        timer.cancel()
+        servers.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Flask glue for staff sessions: the cookie, the current user, and who may open what."""
+
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, g, redirect, request
+
+from . import auth
+from .db import get_db
+from .i18n import lang_url
+
+COOKIE = "portal_staff"
+
+# Every staff endpoint and the roles that may open it. A route missing here is refused
+# (and a test fails), so a new page cannot ship without a rule.
+EVERYONE = frozenset({"officer", "researcher", "committee", "admin"})
+PUBLIC = frozenset({"login", "login_code"})
+HALF_LOGGED_IN = frozenset({"totp", "logout"})  # allowed before the second factor
+ACCESS = {
+    "index": EVERYONE,
+    "dashboard": EVERYONE,
+    "queue": EVERYONE,
+    "case": EVERYONE,
+    "case_print": EVERYONE,
+    "document": EVERYONE,
+    "transition": EVERYONE,  # the lifecycle table decides the move itself
+    "note": EVERYONE,
+    "message": frozenset({"officer", "researcher", "admin"}),
+    "assign": frozenset({"officer", "admin"}),
+    "entry": frozenset({"officer", "admin"}),
+    "export": frozenset({"committee", "admin"}),
+    "password": EVERYONE,
+    "totp": EVERYONE,
+    "logout": EVERYONE,
+    "users": frozenset({"admin"}),
+    "user_update": frozenset({"admin"}),
+}
+
+
+def view_name() -> str:
+    return (request.endpoint or "").rpartition(".")[2]
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: no scheme, no host, no '//' (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or not target.startswith(("/staff", "/en/staff")):
+        return None
+    return target
+
+
+def load_and_guard():
+    """before_request of the staff blueprint."""
+    db = get_db()
+    g.staff = auth.session_user(db, request.cookies.get(COOKIE))
+    view = view_name()
+    if view in PUBLIC:
+        return None
+    if g.staff is None:
+        return redirect(lang_url("staff.login", next=request.full_path.rstrip("?")))
+    if auth.needs_second_factor(g.staff) and not g.staff["second_factor_ok"]:
+        if view not in HALF_LOGGED_IN:
+            target = "staff.login_code" if g.staff["totp_secret"] else "staff.totp"
+            return redirect(lang_url(target))
+        return None
+    if g.staff["role"] not in ACCESS.get(view, ()):
+        abort(403)
+    return None
+
+
+def set_cookie(response, token: str):
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure or current_app.config.get("PORTAL_SECURE_COOKIES", False),
+        path="/",
+    )
+    return response
+
+
+def clear_cookie(response):
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def actor() -> str:
+    return g.staff["username"]
