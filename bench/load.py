@@ -37,7 +37,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "load-benchmark-fixed-secret-key-0123456789abcdef"
+SECRET_KEY = "load-benchmark-fixed-secret-key-0123456789abcdef"  # noqa: S105 - a test key
 TIMEOUT = 10.0
 FORM = "application/x-www-form-urlencoded"
 CSRF = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*>')
@@ -161,7 +161,7 @@ def multipart(fields: list, files: list) -> tuple[bytes, str]:
     for name, filename, content_type, content in files:
         parts.append(
             (
-                f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
                 f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
             ).encode()
             + content
@@ -235,9 +235,7 @@ class Assistance(Target):
         except IndexError:
             return None
         client.cookies = cookies  # one cookie jar per draft
-        return urlencode(
-            [("csrf_token", token), ("attestation", "y"), ("consent", "y")]
-        ).encode()
+        return urlencode([("csrf_token", token), ("attestation", "y"), ("consent", "y")]).encode()
 
     def prepare(self, count: int, threads: int, deadline: float) -> None:
         """Drafts with the three documents, posted as a browser would; not timed."""
@@ -288,6 +286,8 @@ class Phase:
     latencies: list = field(default_factory=list)  # seconds, committed requests only
     service: list = field(default_factory=list)  # open loop: from send, committed only
     errors: collections.Counter = field(default_factory=collections.Counter)
+    server_cpu: float = 0.0  # seconds, the target's gunicorn (master and workers)
+    client_cpu: float = 0.0  # seconds, this process
 
     @property
     def committed(self) -> int:
@@ -424,6 +424,19 @@ def open_loop(target: Target, rate: float, seconds: float, workers: int) -> Phas
 # ---------------------------------------------------------------- servers
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes in a process group, from /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -488,6 +501,10 @@ class Servers:
         )
         for port in (self.portal_port, self.bare_port):
             self._wait_healthy(port, deadline=time.perf_counter() + 30)
+
+    def pgid(self, port: int) -> int:
+        """The process group of the gunicorn on that port (its master's pid)."""
+        return self.procs[0 if port == self.portal_port else 1].pid
 
     def check(self) -> None:
         for proc in self.procs:
@@ -581,9 +598,7 @@ def verify(servers: Servers, phases: list[Phase], assistance: Assistance) -> lis
         mark = "ok" if rows == committed[name] else "MISMATCH"
         lines.append(f"- {name}: {rows} rows for {committed[name]} committed POSTs: {mark}")
     submissions = count_rows(servers.portal_db, "SELECT count(*) FROM submissions")
-    events = count_rows(
-        servers.portal_db, "SELECT count(*) FROM events WHERE action = 'submitted'"
-    )
+    events = count_rows(servers.portal_db, "SELECT count(*) FROM events WHERE action = 'submitted'")
     documents = count_rows(
         servers.portal_db, "SELECT count(*) FROM documents WHERE submission_id IS NOT NULL"
     )
@@ -613,6 +628,7 @@ def arguments():
     parser.add_argument("--open-workers", type=int, default=32, help="open-loop connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, both apps")
     parser.add_argument("--max-drafts", type=int, default=3000, help="closed-loop draft pool")
+    parser.add_argument("--prep-seconds", type=float, default=30.0, help="per draft pool")
     parser.add_argument("--time-limit", type=float, default=175.0, help="hard stop, seconds")
     return parser.parse_args()
 
@@ -629,40 +645,48 @@ def watchdog(seconds: float, servers: Servers) -> threading.Timer:
     return timer
 
 
-def run(args, servers: Servers) -> None:
+def run(args, servers: Servers) -> tuple[list[Phase], Assistance]:
     bare, volunteer, assistance = Bare(), Volunteer(), Assistance()
     bare.port = servers.bare_port
     volunteer.port = assistance.port = servers.portal_port
     phases = []
 
-    def both(target, before_open=None):
+    def measured(target, phase_run) -> None:
         servers.check()
+        pgid = servers.pgid(target.port)
+        server, client = group_cpu(pgid), time.process_time()
+        phase = phase_run()
+        phase.server_cpu = group_cpu(pgid) - server
+        phase.client_cpu = time.process_time() - client
+        phases.append(phase)
+        time.sleep(1)
+
+    def both(target, before_open=None):
         print(f"{target.name}: closed loop…", file=sys.stderr, flush=True)
-        phases.append(closed_loop(target, args.clients, args.closed_seconds))
+        measured(target, lambda: closed_loop(target, args.clients, args.closed_seconds))
         if before_open:
             before_open()
-        time.sleep(1)
+            time.sleep(1)
         print(f"{target.name}: open loop…", file=sys.stderr, flush=True)
-        phases.append(open_loop(target, args.rate, args.open_seconds, args.open_workers))
-        time.sleep(1)
+        measured(target, lambda: open_loop(target, args.rate, args.open_seconds, args.open_workers))
+
+    def prepare(count):
+        print(f"preparing {count} drafts…", file=sys.stderr, flush=True)
+        assistance.drafts.clear()  # each phase gets its own drafts
+        assistance.prepare(count, threads=4, deadline=time.perf_counter() + args.prep_seconds)
 
     both(bare)
     both(volunteer)
-    # Drafts for the closed loop: what the volunteer form's rate would use, with a margin.
-    pool = min(args.max_drafts, math.ceil(phases[-2].rate * args.closed_seconds * 1.2) + 50)
-    print(f"preparing {pool} drafts…", file=sys.stderr, flush=True)
-    assistance.prepare(pool, threads=4, deadline=time.perf_counter() + 60)
+    # Drafts for the closed loop: what the volunteer form's rate would use, with a margin;
+    # if they run out first, the phase ends early and its rate is over the time it ran.
+    prepare(min(args.max_drafts, math.ceil(phases[-2].rate * args.closed_seconds * 1.2) + 50))
     time.sleep(1)
-
-    def open_drafts():
-        assistance.drafts.clear()  # the open loop gets exactly its own drafts
-        need = round(args.rate * args.open_seconds)
-        print(f"preparing {need} drafts…", file=sys.stderr, flush=True)
-        assistance.prepare(need, threads=4, deadline=time.perf_counter() + 60)
-
-    both(assistance, before_open=open_drafts)
+    both(assistance, before_open=lambda: prepare(round(args.rate * args.open_seconds)))
     servers.stop()
+    return phases, assistance
 
+
+def report(args, phases: list[Phase]) -> None:
     print(f"\n{machine()}\n")
     print(
         f"gunicorn: {args.workers} workers × 4 threads (gthread) for each app; closed loop "
@@ -672,21 +696,27 @@ def run(args, servers: Servers) -> None:
     )
     print(table(phases))
     closed = {p.target: p for p in phases if p.kind == "closed"}
-    opened = {p.target: p for p in phases if p.kind == "open"}
     print()
     for name in (Volunteer.name, Assistance.name):
         ratio = closed[name].rate / closed[Bare.name].rate if closed[Bare.name].rate else 0
         print(f"- {name}: {ratio:.2f}× the bare endpoint's closed-loop throughput (target ≥ 0.8)")
-    for p in opened.values():
+    for p in phases:
+        if p.kind == "open":
+            print(
+                f"- {p.target}, open loop: p95 {percentile(p.latencies, 95):.1f} ms from the "
+                f"schedule, {percentile(p.service, 95):.1f} ms from the send (target ≤ 10 ms)"
+            )
+    print("\nCPU (server: the target's gunicorn processes; client: this script):")
+    for p in phases:
+        per_post = p.server_cpu / p.committed * 1000 if p.committed else float("nan")
         print(
-            f"- {p.target}, open loop: p95 {percentile(p.latencies, 95):.1f} ms from the "
-            f"schedule, {percentile(p.service, 95):.1f} ms from the send (target ≤ 10 ms)"
+            f"- {p.target}, {p.kind}: server {per_post:.1f} ms CPU per committed POST, "
+            f"{p.server_cpu / p.seconds * 100 if p.seconds else 0:.0f} % of one core; "
+            f"client {p.client_cpu / p.seconds * 100 if p.seconds else 0:.0f} % of one core"
         )
     for p in phases:
         if p.errors:
             print(f"- errors, {p.target}, {p.kind}: {dict(p.errors)}")
-    print("\nRows in SQLite against committed POSTs:")
-    print("\n".join(verify(servers, phases, assistance)))
 
 
 def main() -> None:
@@ -696,7 +726,10 @@ def main() -> None:
     timer = watchdog(args.time_limit, servers)
     try:
         servers.start()
-        run(args, servers)
+        phases, assistance = run(args, servers)
+        report(args, phases)
+        print("\nRows in SQLite against committed POSTs:")
+        print("\n".join(verify(servers, phases, assistance)))
     except BaseException:
         print(f"load.py: failed; server logs kept in {tmp}", file=sys.stderr)
         raise

@@ -1,8 +1,286 @@
-"""The staff dashboard: counts and trends, with server-rendered SVG charts.
+"""The staff dashboard: figures and trends from grouped SQL, and server-rendered SVG bar charts.
 
-(Being written.)
+Weeks (Monday to Sunday, ISO) and months are counted on the stored UTC timestamps, like
+every other date in the back office.
 """
 
+import datetime as dt
+import hashlib
 
-def stats(db, now=None) -> dict:  # replaced by the real implementation
-    return {}
+from markupsafe import Markup
+
+from .facts import facts
+from .listing import OVERDUE_DAYS, Filters, where
+from .queue import STATES_OF, Kind, iso, now_utc
+
+WEEKS = MONTHS = 12
+OLDEST = 5
+RATINGS = ("rating_courtesy", "rating_clarity", "rating_speed", "rating_overall")
+_AVERAGES = ", ".join(f"avg(json_extract(data, '$.{name}'))" for name in RATINGS)
+
+
+class Stats(dict):
+    """The figures; the template draws its charts with `stats.bar_chart(...)`."""
+
+    @staticmethod
+    def bar_chart(series, **options) -> Markup:
+        return bar_chart(series, **options)
+
+
+def stats(db, now=None) -> dict:
+    now = now or now_utc()
+    now = now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
+    monday = now.date() - dt.timedelta(days=now.weekday())
+    weeks = [monday - dt.timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
+    months = _months(now.date(), MONTHS)
+    weekly = _weekly(db, weeks)
+    decisions = _decisions(db, months)
+    satisfaction = _satisfaction(db, months)
+    return Stats(
+        now=iso(now),
+        by_state=_by_state(db),
+        overdue=_overdue(db, now),
+        week_start=monday.isoformat(),
+        new_this_week={kind: weekly[-1][kind] for kind in map(str, Kind)},
+        weekly=weekly,
+        decisions=decisions,
+        satisfaction=satisfaction,
+        series={
+            "weekly": [(w["week"], w["assistance"]) for w in weekly],
+            "decisions": [
+                (m["month"], (m["accepted"], m["rejected"])) for m in decisions["months"]
+            ],
+            "satisfaction": [(m["month"], m["rating_overall"]) for m in satisfaction["months"]],
+        },
+    )
+
+
+def _months(today: dt.date, count: int) -> list[str]:
+    """The `count` months up to today's, oldest first, as YYYY-MM."""
+    index = today.year * 12 + today.month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
+def _month_after(month: str) -> str:
+    return _months(dt.date(int(month[:4]), int(month[5:]), 1) + dt.timedelta(days=31), 1)[0]
+
+
+def _by_state(db) -> dict:
+    found = {
+        (kind, state): count
+        for kind, state, count in db.execute(
+            "SELECT kind, state, count(*) FROM submissions GROUP BY kind, state"
+        )
+    }
+    return {
+        str(kind): {str(state): found.get((str(kind), str(state)), 0) for state in STATES_OF[kind]}
+        for kind in Kind
+    }
+
+
+def _overdue(db, now: dt.datetime) -> dict:
+    """Support requests still open past the committee's period: the queue's own 'late' filter."""
+    clause, params = where(Filters(kind=Kind.ASSISTANCE, overdue=True), now=now)
+    # The clause is built from constants and placeholders only.
+    count_sql = f"SELECT count(*) FROM submissions s WHERE {clause}"  # noqa: S608
+    rows_sql = (
+        f"SELECT s.id, s.reference, s.state, s.created_at FROM submissions s WHERE {clause} "  # noqa: S608
+        "ORDER BY s.created_at, s.id LIMIT ?"
+    )
+    oldest = [
+        {
+            "id": id_,
+            "reference": reference,
+            "state": state,
+            "received": created[:10],
+            "days": (now.date() - dt.date.fromisoformat(created[:10])).days,
+        }
+        for id_, reference, state, created in db.execute(rows_sql, [*params, OLDEST])
+    ]
+    count = db.execute(count_sql, params).fetchone()[0]
+    return {"count": count, "days": OVERDUE_DAYS, "oldest": oldest}
+
+
+def _weekly(db, weeks: list[dt.date]) -> list[dict]:
+    """New submissions per ISO week (named by its Monday), zero-filled."""
+    end = weeks[-1] + dt.timedelta(weeks=1)
+    # kind IN (…) lets SQLite range-scan the (kind, created_at) index once per kind.
+    rows = db.execute(
+        "SELECT kind, date(created_at, '-6 days', 'weekday 1') AS week, count(*) "
+        "FROM submissions WHERE kind IN ('assistance', 'volunteer', 'feedback') "
+        "AND created_at >= ? AND created_at < ? GROUP BY kind, week",
+        [weeks[0].isoformat(), end.isoformat()],
+    )
+    found = {(kind, week): count for kind, week, count in rows}
+    return [
+        {
+            "week": w.isoformat(),
+            "iso_week": "{}-W{:02d}".format(*w.isocalendar()[:2]),
+            **{kind: found.get((kind, w.isoformat()), 0) for kind in map(str, Kind)},
+        }
+        for w in weeks
+    ]
+
+
+def _decisions(db, months: list[str]) -> dict:
+    """Accepted / rejected per month, and days from submission to the first decision."""
+    rows = db.execute(
+        """
+        WITH first AS (
+            -- The bare to_state comes from the row holding min(at): SQLite's documented rule.
+            SELECT e.submission_id, min(e.at) AS at, e.to_state AS outcome, s.created_at
+            FROM events e JOIN submissions s ON s.id = e.submission_id
+            WHERE e.action = 'transition' AND e.to_state IN ('accepted', 'rejected')
+              AND s.kind = 'assistance'
+            GROUP BY e.submission_id
+        )
+        SELECT substr(at, 1, 7) AS month, outcome, count(*),
+               sum(julianday(at) - julianday(created_at))
+        FROM first WHERE at >= ? AND at < ? GROUP BY month, outcome
+        """,
+        [months[0], _month_after(months[-1])],
+    )
+    found = {(month, outcome): (count, days) for month, outcome, count, days in rows}
+    table = []
+    for month in months:
+        accepted, accepted_days = found.get((month, "accepted"), (0, 0.0))
+        rejected, rejected_days = found.get((month, "rejected"), (0, 0.0))
+        table.append(
+            {
+                "month": month,
+                "accepted": accepted,
+                "rejected": rejected,
+                "average_days": _average(accepted_days + rejected_days, accepted + rejected),
+            }
+        )
+    count = sum(c for c, _ in found.values())
+    return {
+        "months": table,
+        "count": count,
+        "average_days": _average(sum(d for _, d in found.values()), count),
+    }
+
+
+def _average(total: float, count: int) -> float | None:
+    return round(total / count, 1) if count else None
+
+
+def _satisfaction(db, months: list[str]) -> dict:
+    """Average of each rating (1–5) and the number of answers, per month and per channel."""
+    window = [months[0], _month_after(months[-1])]
+    # Only the constant column lists above are joined into the SQL; values are placeholders.
+    sql = (
+        "SELECT {group}, count(*), " + _AVERAGES + " FROM submissions "  # noqa: S608
+        "WHERE kind = 'feedback' AND created_at >= ? AND created_at < ? GROUP BY 1"
+    )
+
+    def grouped(group: str) -> dict:
+        rows = db.execute(sql.format(group=group), window)
+        return {key: (count, averages) for key, count, *averages in rows}
+
+    per_month = grouped("substr(created_at, 1, 7)")
+    # The channel rated is the survey's answer; the row's own channel is how the answer came.
+    per_channel = grouped("coalesce(json_extract(data, '$.channel'), channel)")
+    codes = [c["code"] for c in facts()["channels"]]
+    codes += sorted(set(per_channel) - set(codes))
+    return {
+        "months": [{"month": m, **_ratings(per_month.get(m))} for m in months],
+        "channels": [{"channel": c, **_ratings(per_channel.get(c))} for c in codes],
+    }
+
+
+def _ratings(found) -> dict:
+    count, averages = found or (0, [None] * len(RATINGS))
+    rounded = [None if a is None else round(a, 1) for a in averages]
+    return {"count": count, **dict(zip(RATINGS, rounded, strict=True))}
+
+
+# ------------------------------------------------------------------ SVG charts
+
+# Contrast against white: 6.3:1 and 3.9:1. A bluish green and a vermilion (Okabe–Ito)
+# stay apart for readers with red–green colour blindness.
+COLOURS = ("#0b6e4f", "#d55e00")
+INK = "#1f1f1f"
+CHAR = 6.2  # the width of a digit at font-size 11, near enough
+FONT = "system-ui, 'Segoe UI', Tahoma, Arial, sans-serif"  # the reader's own fonts: none fetched
+
+
+def bar_chart(
+    series, *, title, width=640, height=240, legend=(), max_value=None, chart_id=None
+) -> Markup:
+    """A bar chart as inline SVG: `series` is [(label, value)] or [(label, (v1, v2, …))].
+
+    Grouped values are named by `legend`, in order. A value of None draws no bar and reads "—".
+    Every label is escaped, translated (lazy) strings included: they are turned into str first.
+    """
+    groups = [(str(label), v if isinstance(v, list | tuple) else (v,)) for label, v in series]
+    title = str(title)
+    chart_id = chart_id or "chart-" + hashlib.sha256(title.encode()).hexdigest()[:8]
+    top = 20 + (22 if legend else 0)
+    reach = max((len(label) for label, _ in groups), default=0) * CHAR
+    slot = (width - 16) / max(len(groups), 1)
+    turned = reach > slot  # labels that do not fit under their bars are turned 45°
+    start = max(8.0, reach * 0.71 - slot / 2 + 4) if turned else 8.0
+    slot = (width - start - 8) / max(len(groups), 1)
+    plot = height - top - (reach * 0.71 + 16 if turned else 28)
+    peak = max_value or max((v for _, vs in groups for v in vs if v is not None), default=0) or 1
+    # The time axis runs left to right in both languages: Arabic readers of charts read dates
+    # that way too, so the direction is fixed here and not inherited from an RTL page.
+    parts = [
+        Markup(
+            '<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-labelledby="{}"'
+            ' viewBox="0 0 {} {}" width="{}" height="{}" direction="ltr" font-family="{}"'
+            ' font-size="11" fill="{}">'
+        ).format(chart_id, width, height, width, height, FONT, INK),
+        Markup('<title id="{}">{}</title>').format(chart_id, title),
+        *_legend(legend),
+        Markup('<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#595959"/>').format(
+            _n(start), _n(top + plot), width - 8
+        ),
+    ]
+    for index, (label, values) in enumerate(groups):
+        left = start + index * slot
+        parts += _bars(values, left + slot * 0.1, slot * 0.8 / len(values), top, plot, peak)
+        parts.append(_axis_label(label, left + slot / 2, top + plot + 14, turned))
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)
+
+
+def _legend(names):
+    for index, name in enumerate(names):
+        x = 8 + index * 140
+        yield Markup('<rect x="{}" y="6" width="12" height="12" fill="{}"/>').format(
+            x, COLOURS[index % len(COLOURS)]
+        )
+        yield Markup('<text x="{}" y="16">{}</text>').format(x + 18, str(name))
+
+
+def _bars(values, left, bar, top, plot, peak):
+    for index, value in enumerate(values):
+        x = left + index * bar
+        high = 0 if value is None else plot * min(value, peak) / peak
+        if high:
+            yield Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>').format(
+                _n(x + 1), _n(top + plot - high), _n(bar - 2), _n(high), COLOURS[index % 2]
+            )
+        yield Markup('<text x="{}" y="{}" text-anchor="middle">{}</text>').format(
+            _n(x + bar / 2), _n(top + plot - high - 4), _value(value)
+        )
+
+
+def _axis_label(label, x, y, turned):
+    if turned:
+        return Markup(
+            '<text x="{0}" y="{1}" text-anchor="end" transform="rotate(-45 {0} {1})">{2}</text>'
+        ).format(_n(x), _n(y - 4), label)
+    return Markup('<text x="{}" y="{}" text-anchor="middle">{}</text>').format(_n(x), _n(y), label)
+
+
+def _n(number: float) -> str:
+    return f"{number:.1f}".removesuffix(".0")
+
+
+def _value(value) -> str:
+    if value is None:
+        return "—"
+    return str(value) if isinstance(value, int) else f"{value:.1f}"

@@ -1,8 +1,452 @@
 """Exports for the research committee: pure functions rows → CSV / XLSX / JSON, streamed.
 
-(Being written: see the export contract in the team notes.)
+`csv_chunks`, `write_xlsx` and `json_chunks` never touch the database: they take the
+submission rows (and orphan rows) as iterators, so an export runs in constant memory.
+`export_response` and `write_file` read the database, record the export, and stream.
 """
 
+import csv
+import datetime as dt
+import io
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
 
-def export_response(db, filters, fmt, lang, actor):  # replaced by the real implementation
-    raise NotImplementedError
+from babel import Locale
+from flask import Response, send_file, stream_with_context
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from . import choices, identifiers, listing, queue
+from . import db as db_module
+from .i18n import text_direction
+from .queue import Kind
+
+FORMATS = ("csv", "xlsx", "json")
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Internal columns that are not part of the record (the reference is the public key).
+INTERNAL = frozenset({"id", "form_key", "name_norm"})
+ORPHAN_FIELDS = ("name", "birth_date", "gender", "school_stage")
+BATCH = 200  # rows per streamed chunk
+SPOOL_BYTES = 8 * 1024 * 1024  # an XLSX larger than this goes to a temporary file on disk
+
+
+def neutralise(text: str) -> str:
+    """A quote in front of a cell a spreadsheet would run as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+# ---------------------------------------------------------------- cells: code → word
+
+
+def _text(value, lang):
+    return value
+
+
+def _number(value, lang):
+    return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+def _date(value, lang):
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return value
+
+
+def _moment(value, lang):
+    # Stored in UTC; spreadsheets have no time zones, so the header says UTC.
+    try:
+        return dt.datetime.fromisoformat(value).replace(tzinfo=None) if value else None
+    except (TypeError, ValueError):
+        return value
+
+
+def _reference(value, lang):
+    return identifiers.format_reference(value) if value else None
+
+
+def _mobile(value, lang):
+    return identifiers.display_mobile(value) or None
+
+
+def _state(value, lang):
+    return str(queue.STAFF_LABELS.get(value, value or ""))
+
+
+def _channel(value, lang):
+    return dict(choices.channels(lang)).get(value, value)
+
+
+def _language(value, lang):
+    return Locale.parse(value).get_display_name(lang) if value else None
+
+
+def _yes_no(value, lang):
+    return gettext("Yes") if value else gettext("No")
+
+
+def _count(value, lang):
+    return len(value) if value is not None else None
+
+
+def _word(options):
+    return lambda value, lang: choices.label(options, value) if value else None
+
+
+def _words(options):
+    return lambda value, lang: choices.labels(options, value) if value else None
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: where the value is (a dotted path), its header, and how it becomes a cell."""
+
+    key: str
+    header: Any  # a lazy string: translated when the export runs
+    cell: Callable[[Any, str], Any] = _text
+    width: int = 16
+
+    def value(self, record: dict, lang: str):
+        value = record
+        for part in self.key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return self.cell(value, lang)
+
+
+HEAD = (
+    Column("reference", _l("Reference"), _reference, 12),
+    Column("created_at", _l("Received (UTC)"), _moment, 17),
+    Column("state", _l("State"), _state, 18),
+)
+CASE = (
+    Column("channel", _l("Channel"), _channel, 22),
+    Column("assigned_to", _l("Assigned to"), _text, 14),
+    Column("lang", _l("Language"), _language, 10),
+)
+COLUMNS: dict[Kind, tuple[Column, ...]] = {
+    Kind.ASSISTANCE: (
+        *HEAD,
+        Column("answer_from", _l("Earliest date for the committee's answer"), _date, 14),
+        *CASE,
+        Column("full_name", _l("Full name"), _text, 32),
+        Column("national_id", _l("National ID or iqama number"), _text, 14),
+        Column("data.birth_date", _l("Date of birth"), _date, 12),
+        Column("data.nationality", _l("Nationality"), _word(choices.NATIONALITY), 12),
+        Column("mobile", _l("Mobile number"), _mobile, 14),
+        Column("email", _l("E-mail"), _text, 26),
+        Column("data.city", _l("City"), _text, 14),
+        Column("data.district", _l("District"), _text, 14),
+        Column("data.marital_status", _l("Marital status"), _word(choices.MARITAL_STATUS)),
+        Column(
+            "data.relation_to_orphans",
+            _l("Relation to the orphans"),
+            _word(choices.RELATION_TO_ORPHANS),
+        ),
+        Column("data.family_size", _l("Number of people in the family"), _number, 10),
+        Column("orphans", _l("Number of orphans"), _count, 10),
+        Column("data.monthly_income", _l("Total monthly income of the family (riyals)"), _number),
+        Column("data.income_sources", _l("Sources of income"), _words(choices.INCOME_SOURCES), 24),
+        Column("data.housing", _l("Housing"), _word(choices.HOUSING)),
+        Column("data.support_type", _l("Support needed"), _words(choices.SUPPORT_TYPE), 24),
+        Column("data.description", _l("Situation"), _text, 60),
+        Column("data.id_override_reason", _l("Reason to accept an ID that fails the check digit")),
+        Column("applicant_message", _l("Message to the applicant"), _text, 30),
+    ),
+    Kind.VOLUNTEER: (
+        *HEAD,
+        *CASE,
+        Column("full_name", _l("Full name"), _text, 28),
+        Column("data.gender", _l("Gender"), _word(choices.GENDER), 10),
+        Column("data.birth_date", _l("Date of birth"), _date, 12),
+        Column("mobile", _l("Mobile number"), _mobile, 14),
+        Column("email", _l("E-mail"), _text, 26),
+        Column("data.city", _l("City"), _text, 14),
+        Column("data.education", _l("Education"), _word(choices.EDUCATION)),
+        Column("data.skills", _l("Skills"), _words(choices.SKILLS), 30),
+        Column("data.interests", _l("Interests"), _text, 40),
+        Column("data.availability.days", _l("Days"), _words(choices.DAYS), 24),
+        Column("data.availability.times", _l("Times"), _words(choices.TIMES), 20),
+        Column("data.hours_per_week", _l("Hours a week"), _number, 10),
+        Column("data.experience", _l("Volunteering experience"), _text, 40),
+        Column(
+            "data.national_volunteer_id", _l("National volunteering platform number"), _text, 18
+        ),
+    ),
+    Kind.FEEDBACK: (
+        *HEAD,
+        # data.reference and data.channel are the request rated and how the person dealt
+        # with the association, not the feedback's own reference and channel.
+        Column("data.reference", _l("Request"), _reference, 12),
+        Column("data.channel", _l("How they dealt with the association"), _channel, 22),
+        Column("data.rating_courtesy", _l("Courtesy and respect"), _number, 10),
+        Column("data.rating_clarity", _l("Clarity of information"), _number, 10),
+        Column("data.rating_speed", _l("Speed of service"), _number, 10),
+        Column("data.rating_overall", _l("Overall satisfaction"), _number, 10),
+        Column("data.comments", _l("Comments"), _text, 50),
+        Column("data.may_contact", _l("May be contacted"), _yes_no, 10),
+        Column("mobile", _l("Mobile number"), _mobile, 14),
+        Column("lang", _l("Language"), _language, 10),
+    ),
+}
+ORPHAN_COLUMNS = (
+    Column("reference", _l("Reference"), _reference, 12),
+    Column("name", _l("Child's full name"), _text, 32),
+    Column("birth_date", _l("Date of birth"), _date, 12),
+    Column("gender", _l("Gender"), _word(choices.GENDER), 10),
+    Column("school_stage", _l("School stage"), _word(choices.SCHOOL_STAGE), 18),
+)
+SHEET_TITLES = {
+    Kind.ASSISTANCE: _l("Support requests"),
+    Kind.VOLUNTEER: _l("Volunteers"),
+    Kind.FEEDBACK: _l("Feedback"),
+}
+
+
+# ---------------------------------------------------------------- rows → records
+
+
+def records(rows: Iterable[dict], orphans: Iterable[dict] | None = None) -> Iterator[dict]:
+    """Rows with `data` decoded and, if orphans are given, each row's orphans under "orphans".
+
+    `orphans` must come in the rows' order (created_at, id, position) and carry
+    `submission_id` and `submitted_at`; orphans of rows not in `rows` are skipped.
+    """
+    children = iter(orphans) if orphans is not None else None
+    pending = next(children, None) if children is not None else None
+    for row in rows:
+        record = dict(row)
+        if isinstance(record.get("data"), str):
+            record["data"] = json.loads(record["data"] or "{}")
+        if children is not None:
+            here, mine = (record["created_at"], record["id"]), []
+            while (
+                pending is not None and (pending["submitted_at"], pending["submission_id"]) < here
+            ):
+                pending = next(children, None)
+            while pending is not None and pending["submission_id"] == record["id"]:
+                mine.append(pending)
+                pending = next(children, None)
+            record["orphans"] = mine
+        yield record
+
+
+def _batched(texts: Iterable[str], size: int = BATCH) -> Iterator[str]:
+    texts = iter(texts)
+    while chunk := "".join(islice(texts, size)):
+        yield chunk
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return neutralise(value) if isinstance(value, str) else str(value)
+
+
+def csv_chunks(rows, kind, lang, orphans=None) -> Iterator[str]:
+    """CSV for Excel: BOM, headers and words in `lang`, formulas neutralised."""
+    columns = COLUMNS[Kind(kind)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(cells) -> str:
+        writer.writerow(cells)
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    with force_locale(lang):
+        yield "\ufeff" + line([neutralise(str(c.header)) for c in columns])
+        lines = (
+            line([_csv_cell(c.value(r, lang)) for c in columns]) for r in records(rows, orphans)
+        )
+        yield from _batched(lines)
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def _xlsx_cell(ws, value):
+    if isinstance(value, dt.datetime | dt.date):
+        cell = WriteOnlyCell(ws, value)
+        cell.number_format = "yyyy-mm-dd hh:mm" if isinstance(value, dt.datetime) else "yyyy-mm-dd"
+        return cell
+    if isinstance(value, str):
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value
+
+
+def _sheet(wb, title, columns, lang):
+    ws = wb.create_sheet(str(title)[:31])
+    ws.sheet_view.rightToLeft = text_direction(lang) == "rtl"
+    ws.freeze_panes = "A2"
+    for number, column in enumerate(columns, 1):
+        ws.column_dimensions[get_column_letter(number)].width = column.width
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(ws, neutralise(str(column.header)))
+        cell.font = Font(bold=True)
+        header.append(cell)
+    ws.append(header)
+    return ws
+
+
+def write_xlsx(rows, orphans, kind, lang, fileobj) -> int:
+    """A workbook in `lang` (right-to-left for Arabic); for assistance, a sheet of orphans too."""
+    kind = Kind(kind)
+    columns, count = COLUMNS[kind], 0
+    with force_locale(lang):
+        wb = Workbook(write_only=True)
+        ws = _sheet(wb, SHEET_TITLES[kind], columns, lang)
+        kids = _sheet(wb, _l("Orphans"), ORPHAN_COLUMNS, lang) if kind == Kind.ASSISTANCE else None
+        for record in records(rows, orphans if kids is not None else None):
+            ws.append([_xlsx_cell(ws, c.value(record, lang)) for c in columns])
+            for child in record.get("orphans", ()):
+                child = {**child, "reference": record["reference"]}
+                kids.append([_xlsx_cell(kids, c.value(child, lang)) for c in ORPHAN_COLUMNS])
+            count += 1
+        wb.save(fileobj)
+    return count
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def json_chunks(rows, orphans, kind) -> Iterator[str]:
+    """A JSON array of records: codes, ISO dates, Arabic as is; assistance with its orphans."""
+    nested = Kind(kind) == Kind.ASSISTANCE
+
+    def objects():
+        for number, record in enumerate(records(rows, orphans if nested else None)):
+            item = {k: v for k, v in record.items() if k not in INTERNAL and k != "orphans"}
+            if nested:
+                item["orphans"] = [{k: o[k] for k in ORPHAN_FIELDS} for o in record["orphans"]]
+            yield ("," if number else "") + "\n" + json.dumps(item, ensure_ascii=False)
+
+    yield "["
+    yield from _batched(objects())
+    yield "\n]\n"
+
+
+# ---------------------------------------------------------------- the database side
+
+
+def orphans_for_export(db, filters: listing.Filters):
+    """The orphans of the matching requests, in the order of `listing.rows_for_export`."""
+    clause, params = listing.where(filters)
+    sql = (
+        "SELECT o.*, s.reference, s.created_at AS submitted_at FROM orphans o "  # noqa: S608
+        f"JOIN submissions s ON s.id = o.submission_id WHERE {clause} "
+        "ORDER BY s.created_at, s.id, o.position"
+    )
+    yield from db.query(sql, params)
+
+
+def count(db, filters: listing.Filters) -> int:
+    clause, params = listing.where(filters)
+    sql = f"SELECT count(*) FROM submissions s WHERE {clause}"  # noqa: S608 - placeholders only
+    return db.execute(sql, params).fetchone()[0]
+
+
+def _record_export(db, filters: listing.Filters, fmt: str, lang: str, actor: str) -> int:
+    """Count the rows and record the export: one event, no personal data beyond the search."""
+    filter_values = filters.as_query()
+    if filters.q.strip():
+        filter_values["q"] = filters.q.strip()
+    with db_module.immediate(db):
+        rows = count(db, filters)
+        detail = {
+            "kind": str(filters.kind),
+            "format": fmt,
+            "lang": lang,
+            "filters": filter_values,
+            "rows": rows,
+        }
+        queue.record(db, queue.Event("export", actor, None, detail=detail))
+    return rows
+
+
+def filename(kind, fmt: str, today: dt.date | None = None) -> str:
+    return f"{Kind(kind)}-{(today or queue.now_utc().date()).isoformat()}.{fmt}"
+
+
+def _stream(db, filters, fmt, lang, rows=None) -> Iterator[str]:
+    rows = listing.rows_for_export(db, filters) if rows is None else rows
+    orphans = orphans_for_export(db, filters) if filters.kind == Kind.ASSISTANCE else None
+    if fmt == "csv":
+        return csv_chunks(rows, filters.kind, lang, orphans)
+    return json_chunks(rows, orphans, filters.kind)
+
+
+def export_response(db, filters: listing.Filters, fmt: str, lang: str, actor: str) -> Response:
+    """The export as a download: CSV and JSON streamed, XLSX spooled then sent."""
+    if fmt not in FORMATS:
+        raise ValueError(fmt)
+    _record_export(db, filters, fmt, lang, actor)
+    name = filename(filters.kind, fmt)
+    if fmt == "xlsx":
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - sent, then closed
+        orphans = orphans_for_export(db, filters) if filters.kind == Kind.ASSISTANCE else None
+        write_xlsx(listing.rows_for_export(db, filters), orphans, filters.kind, lang, spool)
+        spool.seek(0)
+        response = send_file(spool, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
+    else:
+        body = stream_with_context(_stream(db, filters, fmt, lang))
+        response = Response(body, mimetype=MIMETYPES[fmt])
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def write_file(db, filters, fmt, lang, out, actor, progress=None) -> int:
+    """The export into a binary file object (the command line); returns the row count.
+
+    `progress(n)` is called as rows are written, for a progress bar.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(fmt)
+    count = _record_export(db, filters, fmt, lang, actor)
+    rows = listing.rows_for_export(db, filters)
+    if progress is not None:
+        rows = _ticking(rows, progress)
+    if fmt == "xlsx":
+        orphans = orphans_for_export(db, filters) if filters.kind == Kind.ASSISTANCE else None
+        write_xlsx(rows, orphans, filters.kind, lang, out)
+    else:
+        for chunk in _stream(db, filters, fmt, lang, rows):
+            out.write(chunk.encode("utf-8"))
+    out.flush()
+    return count
+
+
+def _ticking(rows, progress, every: int = 100):
+    done = 0
+    for done, row in enumerate(rows, 1):
+        yield row
+        if done % every == 0:
+            progress(every)
+    if done % every:
+        progress(done % every)

@@ -307,6 +307,14 @@ def row_ref(db, case_id) -> str:
     return queue.get(db, case_id)["reference"]
 
 
+def _validated(form) -> bool:
+    """Validate a case form; a missing or wrong token is refused outright."""
+    valid = form.validate()
+    if "csrf_token" in form and form.csrf_token.errors:
+        abort(400)
+    return valid
+
+
 def _back(case_id):
     return redirect(lang_url("staff.case", case_id=case_id))
 
@@ -351,7 +359,7 @@ def state_word(state: str) -> str:
 def note(case_id):
     _case_or_404(case_id)
     form = NoteForm()
-    if form.validate():
+    if _validated(form):
         queue.add_note(get_db(), case_id, form.text.data, actor=actor())
         flash(_("Note added."))
     else:
@@ -363,7 +371,7 @@ def note(case_id):
 def message(case_id):
     _case_or_404(case_id)
     form = MessageForm()
-    if form.validate():
+    if _validated(form):
         queue.message_applicant(get_db(), case_id, form.text.data, actor=actor())
         flash(_("The message is on the status page."))
     else:

@@ -1,0 +1,65 @@
+"""`portal export`: the same exports as the back office, from the command line, recorded."""
+
+import getpass
+import sys
+from contextlib import ExitStack
+
+import click
+
+from .queue import STATES_OF, Kind
+
+LARGE = 1000  # rows from which writing to a file shows a progress bar
+
+
+@click.command("export")
+@click.option("--kind", type=click.Choice([str(k) for k in Kind]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), required=True)
+@click.option("--status", default="", help="Only requests in this state, e.g. committee.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Received on or after (UTC).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Received on or before (UTC).")
+@click.option("--lang", type=click.Choice(["ar", "en"]), default="ar", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout).")
+def export(kind, fmt, status, since, until, lang, output):
+    """Export requests as CSV, XLSX or JSON; every export is recorded in the audit trail."""
+    kind = Kind(kind)
+    if status and status not in STATES_OF[kind]:
+        choices = ", ".join(STATES_OF[kind])
+        raise click.BadParameter(
+            f"{status!r} is not a state of {kind}: {choices}", param_hint="--status"
+        )
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("XLSX is a binary file: give one with -o FILE.")
+
+    from flask_babel import force_locale
+
+    from . import create_app, db, export, listing
+
+    app = create_app()
+    filters = listing.Filters(
+        kind=kind,
+        state=status,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+    )
+    actor = f"cli:{getpass.getuser()}"
+    database = db.connect(app.config["PORTAL_DB"])
+    with ExitStack() as stack:
+        stack.callback(database.close)
+        stack.enter_context(app.test_request_context())
+        stack.enter_context(force_locale(lang))
+        if output is None:
+            out = click.get_binary_stream("stdout")
+            export.write_file(database, filters, fmt, lang, out, actor)
+            return
+        out = stack.enter_context(open(output, "wb"))
+        progress = None
+        total = export.count(database, filters)
+        if total >= LARGE:
+            bar = click.progressbar(length=total, label="Exporting", file=sys.stderr)
+            progress = stack.enter_context(bar).update
+        written = export.write_file(database, filters, fmt, lang, out, actor, progress)
+    click.echo(f"{written} rows → {output}", err=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(export)

@@ -1,0 +1,187 @@
+"""Who may open what, sessions that really end, throttling, the second factor."""
+
+import re
+import time
+
+import pyotp
+import pytest
+
+from forms_service import auth, queue, staff_session
+from tests.conftest import make_app
+from tests.staff.conftest import PASSWORD, ROLES, TOTP_SECRET, csrf_of, sign_in
+
+SAMPLE_ARGS = {"kind": "assistance", "case_id": 1, "document_id": 1, "username": "officer", "fmt": "csv"}
+
+
+def staff_rules(app):
+    """Every URL rule of the staff blueprints (Arabic and English)."""
+    return [r for r in app.url_map.iter_rules() if r.endpoint.startswith(("staff_ar.", "staff_en."))]
+
+
+def url_of(rule) -> str:
+    path = rule.rule
+    for name in rule.arguments:
+        path = re.sub(rf"<(?:[^:<>]+:)?{name}>", str(SAMPLE_ARGS[name]), path)
+    return path
+
+
+def test_every_staff_route_has_an_access_rule(app):
+    views = {r.endpoint.rpartition(".")[2] for r in staff_rules(app)}
+    missing = views - set(staff_session.ACCESS) - staff_session.PUBLIC
+    assert missing == set(), f"add these views to staff_session.ACCESS: {missing}"
+
+
+@pytest.fixture
+def a_case(app, staff_db):
+    with app.test_request_context():
+        queue.submit(staff_db, kind=queue.Kind.ASSISTANCE, lang="ar", fields={"full_name": "س"})
+    return 1
+
+
+def test_anonymous_is_sent_to_login_everywhere(app, staff_db, a_case):
+    client = app.test_client()
+    for rule in staff_rules(app):
+        view = rule.endpoint.rpartition(".")[2]
+        if view in staff_session.PUBLIC:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url_of(rule), method=method)
+            assert response.status_code == 302, (rule.rule, method)
+            assert "/staff/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_its_pages_and_403_elsewhere(app, signed_in, role, a_case):
+    client = signed_in(role)
+    for rule in staff_rules(app):
+        view = rule.endpoint.rpartition(".")[2]
+        if view in staff_session.PUBLIC or "GET" not in rule.methods:
+            continue
+        response = client.get(url_of(rule))
+        allowed = role in staff_session.ACCESS[view]
+        if allowed:
+            assert response.status_code in (200, 302, 404), (rule.rule, role, response.status_code)
+        else:
+            assert response.status_code == 403, (rule.rule, role, response.status_code)
+
+
+def test_posts_without_a_token_are_refused(signed_in, a_case):
+    client = signed_in("admin")
+    for url in ("/staff/case/1/transition", "/staff/case/1/note", "/staff/case/1/assign", "/staff/logout"):
+        assert client.post(url, data={"target": "verifying"}).status_code == 400, url
+
+
+def test_cookie_flags_and_rotation(app, staff_db):
+    client = app.test_client()
+    client.set_cookie(staff_session.COOKIE, "planted-before-login")
+    response = sign_in(client, "officer")
+    header = response.headers["Set-Cookie"]
+    assert header.startswith(f"{staff_session.COOKIE}=")
+    assert "HttpOnly" in header and "SameSite=Lax" in header and "Path=/" in header
+    value = header.split(";")[0].split("=", 1)[1]
+    assert value != "planted-before-login" and len(value) >= 40
+    secure = app.test_client()
+    fields_page = secure.get("/staff/login", base_url="https://portal.example")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', fields_page.get_data(as_text=True))
+    response = secure.post("/staff/login", base_url="https://portal.example",
+                           data={"csrf_token": token.group(1), "username": "officer", "password": PASSWORD})
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_logout_then_replaying_the_old_cookie_is_refused(app, signed_in):
+    client = signed_in("officer")
+    old = client.get_cookie(staff_session.COOKIE).value
+    assert client.get("/staff/assistance/").status_code == 200
+    client.post("/staff/logout", data={"csrf_token": csrf_of(client, "/staff/assistance/")})
+    replay = app.test_client()
+    replay.set_cookie(staff_session.COOKIE, old)
+    response = replay.get("/staff/assistance/")
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+
+
+def test_a_disabled_users_session_dies(app, signed_in, staff_db):
+    client = signed_in("officer")
+    assert client.get("/staff/assistance/").status_code == 200
+    auth.set_active(staff_db, "officer", False, actor="admin")
+    assert client.get("/staff/assistance/").status_code == 302
+    assert sign_in(app.test_client(), "officer").status_code == 400
+
+
+def test_idle_sessions_end(app, signed_in, staff_db):
+    client = signed_in("officer")
+    staff_db.execute("UPDATE staff_sessions SET last_seen = '2000-01-01T00:00:00Z'")
+    staff_db.conn.commit()
+    assert client.get("/staff/assistance/").status_code == 302
+
+
+def test_login_throttling_is_shared_by_two_app_instances(site_dir, tmp_path):
+    first, second = make_app(tmp_path), make_app(tmp_path)
+    from forms_service import db as dbm
+
+    database = dbm.connect(first.config["PORTAL_DB"])
+    auth.add_user(database, "officer", "officer", PASSWORD, actor="test")
+    clients = [first.test_client(), second.test_client()]
+    for attempt in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        assert sign_in(clients[attempt % 2], "officer", "wrong password!!").status_code == 400
+    # Now even the right password is refused, on either instance.
+    for client in clients:
+        response = sign_in(client, "officer")
+        assert response.status_code == 400
+        assert "15" in response.get_data(as_text=True)
+
+
+def test_admins_must_enrol_a_second_factor(app, staff_db):
+    auth.add_user(staff_db, "newadmin", "admin", PASSWORD, actor="test")
+    client = app.test_client()
+    response = sign_in(client, "newadmin")
+    assert response.status_code == 302
+    response = client.get("/staff/assistance/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/totp")
+    page = client.get("/staff/totp").get_data(as_text=True)
+    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/staff/totp", data={"csrf_token": token, "secret": secret,
+                                                "code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 302
+    assert client.get("/staff/users").status_code == 200
+
+
+def test_a_totp_code_works_once(app, staff_db):
+    code = pyotp.TOTP(TOTP_SECRET).now()
+    assert auth.verify_totp(staff_db, "admin", code)
+    assert not auth.verify_totp(staff_db, "admin", code)
+    client = app.test_client()
+    sign_in_page = client.get("/staff/login")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', sign_in_page.get_data(as_text=True))
+    client.post("/staff/login", data={"csrf_token": token.group(1), "username": "admin", "password": PASSWORD})
+    code_page = client.get("/staff/login/code").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', code_page).group(1)
+    assert client.post("/staff/login/code", data={"csrf_token": token, "code": code}).status_code == 400
+    assert client.get("/staff/users").status_code == 302  # still not through
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)",
+                                    "/forms/status/"])
+def test_no_open_redirect_through_next(app, staff_db, target):
+    client = app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/staff/login", query_string={"next": target},
+                           data={"csrf_token": token, "username": "officer", "password": PASSWORD})
+    assert response.headers["Location"] == "/staff/"
+
+
+def test_passwords_are_argon2id_and_never_stored_plain(staff_db):
+    row = staff_db.execute("SELECT password_hash FROM staff WHERE username = 'officer'").fetchone()
+    assert row[0].startswith("$argon2id$") and PASSWORD not in row[0]
+    with pytest.raises(auth.AccountError):
+        auth.add_user(staff_db, "short", "officer", "too short", actor="test")
+
+
+def test_the_back_office_speaks_english_under_en(signed_in):
+    client = signed_in("officer")
+    html = client.get("/en/staff/assistance/").get_data(as_text=True)
+    assert '<html lang="en" dir="ltr"' in html and "Support requests" in html
+    html = client.get("/staff/assistance/").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl"' in html and "طلبات الدعم" in html or "Support requests" not in html
+    assert time.time()
