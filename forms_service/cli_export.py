@@ -19,7 +19,7 @@ LARGE = 1000  # rows from which writing to a file shows a progress bar
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Received on or before (UTC).")
 @click.option("--lang", type=click.Choice(["ar", "en"]), default="ar", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout).")
-def export(kind, fmt, status, since, until, lang, output):
+def export_command(kind, fmt, status, since, until, lang, output):
     """Export requests as CSV, XLSX or JSON; every export is recorded in the audit trail."""
     kind = Kind(kind)
     if status and status not in STATES_OF[kind]:
@@ -47,11 +47,10 @@ def export(kind, fmt, status, since, until, lang, output):
         stack.callback(database.close)
         stack.enter_context(app.test_request_context())
         stack.enter_context(force_locale(lang))
+        out = stack.enter_context(click.open_file(output or "-", "wb"))  # "-": stdout
         if output is None:
-            out = click.get_binary_stream("stdout")
             export.write_file(database, filters, fmt, lang, out, actor)
             return
-        out = stack.enter_context(open(output, "wb"))
         progress = None
         total = export.count(database, filters)
         if total >= LARGE:
@@ -62,4 +61,4 @@ def export(kind, fmt, status, since, until, lang, output):
 
 
 def register(group: click.Group) -> None:
-    group.add_command(export)
+    group.add_command(export_command)

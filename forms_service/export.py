@@ -400,22 +400,33 @@ def _stream(db, filters, fmt, lang, rows=None) -> Iterator[str]:
     return json_chunks(rows, orphans, filters.kind)
 
 
+def _streamed(path: str, filters, fmt, lang) -> Iterator[str]:
+    # A connection of its own: the request's is closed at teardown, which Flask runs
+    # before a streamed body is read.
+    own = db_module.connect(path)
+    try:
+        yield from _stream(own, filters, fmt, lang)
+    finally:
+        own.close()
+
+
 def export_response(db, filters: listing.Filters, fmt: str, lang: str, actor: str) -> Response:
     """The export as a download: CSV and JSON streamed, XLSX spooled then sent."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
     _record_export(db, filters, fmt, lang, actor)
-    name = filename(filters.kind, fmt)
     if fmt == "xlsx":
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - sent, then closed
         orphans = orphans_for_export(db, filters) if filters.kind == Kind.ASSISTANCE else None
         write_xlsx(listing.rows_for_export(db, filters), orphans, filters.kind, lang, spool)
         spool.seek(0)
-        response = send_file(spool, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
+        response = send_file(spool, mimetype=MIMETYPES[fmt])
     else:
-        body = stream_with_context(_stream(db, filters, fmt, lang))
+        path = db.execute("PRAGMA database_list").fetchone()[2]
+        body = stream_with_context(_streamed(path, filters, fmt, lang))
         response = Response(body, mimetype=MIMETYPES[fmt])
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    name = filename(filters.kind, fmt)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -50,6 +50,14 @@ def _serve(app):
 
 
 @pytest.fixture(scope="session")
+def live_app(live_server):
+    return LIVE["app"]
+
+
+LIVE = {}
+
+
+@pytest.fixture(scope="session")
 def live_server(site_dir, tmp_path_factory):
     """The whole portal (site + forms service) on a free loopback port."""
     from forms_service import create_app
@@ -63,6 +71,7 @@ def live_server(site_dir, tmp_path_factory):
             "SECRET_KEY": "test-only-key",
         }
     )
+    LIVE["app"] = app
     server = _serve(app)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
