@@ -41,6 +41,12 @@ run: site ## Build everything and serve it at http://127.0.0.1:$${PORT:-8000}
 test: site $(NODE_STAMP) chromium ## Run the whole test suite (installs what it needs)
 	$(BIN)/pytest -n 2 --dist loadfile
 
+translations: $(STAMP) ## Re-extract the strings and update the Arabic catalog
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o forms_service/translations/messages.pot \
+	  --sort-output --omit-header --no-location .
+	$(BIN)/pybabel update -i forms_service/translations/messages.pot -d forms_service/translations \
+	  --no-fuzzy-matching --ignore-obsolete
+
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -55,4 +61,4 @@ bench: site chromium ## Run the benchmarks (see bench/README.md)
 clean: ## Remove built and runtime files (keeps var/)
 	rm -rf site .pytest_cache test-artifacts
 
-.PHONY: help install chromium site run test lint format bench clean
+.PHONY: help install chromium site run test translations lint format bench clean

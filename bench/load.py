@@ -288,6 +288,11 @@ class Phase:
     errors: collections.Counter = field(default_factory=collections.Counter)
     server_cpu: float = 0.0  # seconds, the target's gunicorn (master and workers)
     client_cpu: float = 0.0  # seconds, this process
+    other_cpu: float = 0.0  # seconds, every other process on the machine
+
+    @property
+    def cpu(self) -> dict:
+        return {"server": self.server_cpu, "client": self.client_cpu, "rest": self.other_cpu}
 
     @property
     def committed(self) -> int:
@@ -437,6 +442,14 @@ def group_cpu(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy (every core), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -552,6 +565,23 @@ def machine() -> str:
     )
 
 
+def code_version() -> str:
+    """The commit measured, and whether the service had uncommitted changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "forms_service"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{commit or 'unknown'}{' with uncommitted changes in forms_service/' if dirty else ''}"
+
+
 def table(phases: list[Phase]) -> str:
     lines = [
         "| target | phase | requests | committed/s | p50 ms | p95 ms | p99 ms | errors |",
@@ -627,8 +657,8 @@ def arguments():
     parser.add_argument("--open-seconds", type=float, default=10.0)
     parser.add_argument("--open-workers", type=int, default=32, help="open-loop connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, both apps")
-    parser.add_argument("--max-drafts", type=int, default=3000, help="closed-loop draft pool")
-    parser.add_argument("--prep-seconds", type=float, default=30.0, help="per draft pool")
+    parser.add_argument("--max-drafts", type=int, default=1500, help="closed-loop draft pool")
+    parser.add_argument("--prep-seconds", type=float, default=25.0, help="per draft pool")
     parser.add_argument("--time-limit", type=float, default=175.0, help="hard stop, seconds")
     return parser.parse_args()
 
@@ -654,10 +684,11 @@ def run(args, servers: Servers) -> tuple[list[Phase], Assistance]:
     def measured(target, phase_run) -> None:
         servers.check()
         pgid = servers.pgid(target.port)
-        server, client = group_cpu(pgid), time.process_time()
+        server, client, whole = group_cpu(pgid), time.process_time(), machine_cpu()
         phase = phase_run()
         phase.server_cpu = group_cpu(pgid) - server
         phase.client_cpu = time.process_time() - client
+        phase.other_cpu = machine_cpu() - whole - phase.server_cpu - phase.client_cpu
         phases.append(phase)
         time.sleep(1)
 
@@ -673,7 +704,7 @@ def run(args, servers: Servers) -> tuple[list[Phase], Assistance]:
     def prepare(count):
         print(f"preparing {count} drafts…", file=sys.stderr, flush=True)
         assistance.drafts.clear()  # each phase gets its own drafts
-        assistance.prepare(count, threads=4, deadline=time.perf_counter() + args.prep_seconds)
+        assistance.prepare(count, threads=6, deadline=time.perf_counter() + args.prep_seconds)
 
     both(bare)
     both(volunteer)
@@ -687,7 +718,7 @@ def run(args, servers: Servers) -> tuple[list[Phase], Assistance]:
 
 
 def report(args, phases: list[Phase]) -> None:
-    print(f"\n{machine()}\n")
+    print(f"\n{machine()} Code: commit {code_version()}.\n")
     print(
         f"gunicorn: {args.workers} workers × 4 threads (gthread) for each app; closed loop "
         f"{args.clients} clients for {args.closed_seconds:g} s; open loop {args.rate:g}/s for "
@@ -706,13 +737,17 @@ def report(args, phases: list[Phase]) -> None:
                 f"- {p.target}, open loop: p95 {percentile(p.latencies, 95):.1f} ms from the "
                 f"schedule, {percentile(p.service, 95):.1f} ms from the send (target ≤ 10 ms)"
             )
-    print("\nCPU (server: the target's gunicorn processes; client: this script):")
+    print(
+        "\nCPU, in % of one core over the phase (server: the target's gunicorn processes; "
+        "client: this script; rest: everything else on the machine):"
+    )
     for p in phases:
         per_post = p.server_cpu / p.committed * 1000 if p.committed else float("nan")
+        share = {k: v / p.seconds * 100 if p.seconds else 0 for k, v in p.cpu.items()}
         print(
-            f"- {p.target}, {p.kind}: server {per_post:.1f} ms CPU per committed POST, "
-            f"{p.server_cpu / p.seconds * 100 if p.seconds else 0:.0f} % of one core; "
-            f"client {p.client_cpu / p.seconds * 100 if p.seconds else 0:.0f} % of one core"
+            f"- {p.target}, {p.kind}: server {share['server']:.0f} % "
+            f"({per_post:.1f} ms per committed POST), client {share['client']:.0f} %, "
+            f"rest {share['rest']:.0f} %"
         )
     for p in phases:
         if p.errors:

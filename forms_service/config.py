@@ -29,6 +29,17 @@ def from_environment(overrides: dict | None = None) -> dict:
         "PORTAL_SITE": os.environ.get("PORTAL_SITE", str(ROOT / "site")),
         "PORTAL_RATE_LIMIT": os.environ.get("PORTAL_RATE_LIMIT", "10/hour"),
         "PORTAL_ANSWER_DAYS": int(os.environ.get("PORTAL_ANSWER_DAYS", "14")),
+        **{
+            key: os.environ[key]
+            for key in (
+                "PORTAL_SMTP_HOST",
+                "PORTAL_SMTP_PORT",
+                "PORTAL_SMTP_USER",
+                "PORTAL_SMTP_PASSWORD",
+                "PORTAL_SMTP_FROM",
+            )
+            if os.environ.get(key)
+        },
     }
     settings.update(overrides)
     settings["PORTAL_OVERRIDES"] = tuple(overrides)
