@@ -1,0 +1,75 @@
+"""Confirmation e-mails: written with the submission, sent after; a mail failure loses nothing."""
+
+import smtplib
+
+import pytest
+
+from tests.conftest import make_app
+from tests.forms.helpers import reference_on, submit_assistance
+
+SMTP = {"PORTAL_SMTP_HOST": "smtp.example", "PORTAL_SMTP_USER": "portal@example.org"}
+
+
+class FakeSMTP:
+    sent: list = []
+    fail = False
+
+    def __init__(self, host, port, timeout):
+        self.host = host
+
+    def __enter__(self):
+        if FakeSMTP.fail:
+            raise smtplib.SMTPConnectError(421, "down")
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def starttls(self):
+        pass
+
+    def login(self, user, password):
+        pass
+
+    def send_message(self, message):
+        FakeSMTP.sent.append(message)
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    FakeSMTP.sent, FakeSMTP.fail = [], False
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    return FakeSMTP
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_confirmation_is_sent_in_the_applicants_language(site_dir, tmp_path, smtp, lang):
+    app = make_app(tmp_path, **SMTP)
+    client = app.test_client()
+    reference = reference_on(submit_assistance(client, lang))
+    assert len(smtp.sent) == 1
+    message = smtp.sent[0]
+    assert message["To"] == "fatima@example.com"
+    assert reference in message["Subject"] and reference in message.get_content()
+    body = message.get_content()
+    assert ("أسبوعين" in body) if lang == "ar" else ("two weeks" in body)
+
+
+def test_a_mail_failure_never_loses_the_submission(site_dir, tmp_path, smtp):
+    smtp.fail = True
+    app = make_app(tmp_path, **SMTP)
+    client = app.test_client()
+    page = submit_assistance(client, "en")
+    assert page.status_code == 200 and reference_on(page)
+    import sqlite_utils
+
+    db = sqlite_utils.Database(app.config["PORTAL_DB"])
+    assert db["submissions"].count == 1
+    outbox = list(db["outbox"].rows)
+    assert len(outbox) == 1 and outbox[0]["sent_at"] is None and outbox[0]["attempts"] == 1
+    assert outbox[0]["last_error"] == "SMTPConnectError"
+
+
+def test_no_smtp_no_mail(client, db, smtp):
+    submit_assistance(client, "ar")
+    assert smtp.sent == [] and db["outbox"].count == 0
