@@ -26,4 +26,5 @@ def create_app(test_config=None):
     public.register(app)
     staff.register(app)
     errors.init_app(app, static_site.init_app(app, site))
+    security.wrap(app)
     return app

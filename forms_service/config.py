@@ -29,6 +29,8 @@ def from_environment(overrides: dict | None = None) -> dict:
         "PORTAL_SITE": os.environ.get("PORTAL_SITE", str(ROOT / "site")),
         "PORTAL_RATE_LIMIT": os.environ.get("PORTAL_RATE_LIMIT", "10/hour"),
         "PORTAL_ANSWER_DAYS": int(os.environ.get("PORTAL_ANSWER_DAYS", "14")),
+        # Reverse proxies in front of the app (nginx: 1): client address and HTTPS from them.
+        "PORTAL_PROXIES": int(os.environ.get("PORTAL_PROXIES", "0")),
         **{
             key: os.environ[key]
             for key in (

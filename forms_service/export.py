@@ -77,25 +77,37 @@ def _moment(value, lang):
 
 
 def _reference(value, lang):
-    return identifiers.format_reference(value) if value else None
+    if value and len(value) == identifiers.REFERENCE_LENGTH:
+        return identifiers.format_reference(value)
+    return value or None
 
 
 def _mobile(value, lang):
     return identifiers.display_mobile(value) or None
 
 
+def _coded(convert):
+    """Mark a converter whose cell depends on the code alone: it runs once per code and export."""
+    convert.coded = True
+    return convert
+
+
+@_coded
 def _state(value, lang):
     return str(queue.STAFF_LABELS.get(value, value or ""))
 
 
+@_coded
 def _channel(value, lang):
     return dict(choices.channels(lang)).get(value, value)
 
 
+@_coded
 def _language(value, lang):
     return Locale.parse(value).get_display_name(lang) if value else None
 
 
+@_coded
 def _yes_no(value, lang):
     return gettext("Yes") if value else gettext("No")
 
@@ -105,11 +117,11 @@ def _count(value, lang):
 
 
 def _word(options):
-    return lambda value, lang: choices.label(options, value) if value else None
+    return _coded(lambda value, lang: choices.label(options, value) if value else None)
 
 
 def _words(options):
-    return lambda value, lang: choices.labels(options, value) if value else None
+    return _coded(lambda value, lang: choices.labels(options, value) if value else None)
 
 
 @dataclass(frozen=True)
@@ -121,11 +133,34 @@ class Column:
     cell: Callable[[Any, str], Any] = _text
     width: int = 16
 
-    def value(self, record: dict, lang: str):
+    def raw(self, record: dict):
         value = record
         for part in self.key.split("."):
             value = value.get(part) if isinstance(value, dict) else None
-        return self.cell(value, lang)
+        return value
+
+    def value(self, record: dict, lang: str):
+        return self.cell(self.raw(record), lang)
+
+
+def row_cells(columns, lang: str) -> Callable[[dict], list]:
+    """record → its cells; codes become words once per export, not once per cell."""
+    memo = {}
+
+    def cells(record: dict) -> list:
+        row = []
+        for column in columns:
+            value = column.raw(record)
+            if not getattr(column.cell, "coded", False):
+                row.append(column.cell(value, lang))
+                continue
+            key = (column.key, tuple(value) if isinstance(value, list) else value)
+            if key not in memo:
+                memo[key] = column.cell(value, lang)
+            row.append(memo[key])
+        return row
+
+    return cells
 
 
 HEAD = (
@@ -278,10 +313,9 @@ def csv_chunks(rows, kind, lang, orphans=None) -> Iterator[str]:
         return text
 
     with force_locale(lang):
+        cells = row_cells(columns, lang)
         yield "\ufeff" + line([neutralise(str(c.header)) for c in columns])
-        lines = (
-            line([_csv_cell(c.value(r, lang)) for c in columns]) for r in records(rows, orphans)
-        )
+        lines = (line([_csv_cell(v) for v in cells(r)]) for r in records(rows, orphans))
         yield from _batched(lines)
 
 
@@ -321,11 +355,12 @@ def write_xlsx(rows, orphans, kind, lang, fileobj) -> int:
         wb = Workbook(write_only=True)
         ws = _sheet(wb, SHEET_TITLES[kind], columns, lang)
         kids = _sheet(wb, _l("Orphans"), ORPHAN_COLUMNS, lang) if kind == Kind.ASSISTANCE else None
+        cells, child_cells = row_cells(columns, lang), row_cells(ORPHAN_COLUMNS, lang)
         for record in records(rows, orphans if kids is not None else None):
-            ws.append([_xlsx_cell(ws, c.value(record, lang)) for c in columns])
+            ws.append([_xlsx_cell(ws, value) for value in cells(record)])
             for child in record.get("orphans", ()):
                 child = {**child, "reference": record["reference"]}
-                kids.append([_xlsx_cell(kids, c.value(child, lang)) for c in ORPHAN_COLUMNS])
+                kids.append([_xlsx_cell(kids, value) for value in child_cells(child)])
             count += 1
         wb.save(fileobj)
     return count

@@ -93,6 +93,13 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # axe-core is injected as a script: let it past the Content-Security-Policy. The CSP itself
+    # is checked by a test that opens its own context without this.
+    return {**browser_context_args, "bypass_csp": True}
+
+
 @pytest.fixture
 def axe():
     """Run axe-core (WCAG 2.x A/AA rules) in a page; return the violations."""

@@ -14,7 +14,7 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture
 def phone(browser):
     context = browser.new_context(
-        viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True
+        bypass_csp=True, viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True
     )
     page = context.new_page()
     yield page

@@ -68,7 +68,9 @@ def test_english_search_stays_english(page, live_server):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_copy_button_puts_the_exact_number_on_the_clipboard(browser, live_server, lang):
-    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    context = browser.new_context(
+        bypass_csp=True, permissions=["clipboard-read", "clipboard-write"]
+    )
     page = context.new_page()
     page.goto(live_server + url_path("donate", lang))
     button = page.locator("#account-zakat").locator("xpath=..").locator("button.copy-button")
@@ -82,7 +84,7 @@ def test_copy_button_puts_the_exact_number_on_the_clipboard(browser, live_server
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_policy_fits_a_320px_phone(browser, live_server, lang, screenshot):
-    context = browser.new_context(viewport={"width": 320, "height": 640})
+    context = browser.new_context(bypass_csp=True, viewport={"width": 320, "height": 640})
     page = context.new_page()
     page.goto(live_server + url_path("policy", lang))
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -102,3 +104,18 @@ def test_axe_finds_no_violations(page, live_server, axe, lang, slug, width):
         page.wait_for_selector(".pagefind-ui__result-link")
     violations = axe(page)
     assert violations == [], format_violations(violations)
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/en/policy/", "/search/?q=زكاة", "/forms/assistance/", "/en/forms/feedback/"]
+)
+def test_no_content_security_policy_violations(browser, live_server, path):
+    page = browser.new_context().new_page()  # the real policy, not bypassed
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(live_server + path)
+    page.wait_for_load_state("networkidle")
+    if path.startswith("/search/"):
+        page.wait_for_selector(".pagefind-ui__result-link")
+    assert problems == []

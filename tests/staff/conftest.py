@@ -31,7 +31,10 @@ def sign_in(client, username, password=PASSWORD, prefix=""):
     )
     if username == "admin" and response.status_code == 302:
         code_page = client.get(f"{prefix}/staff/login/code")
-        data = {**hidden_fields(code_page.get_data(as_text=True)), "code": pyotp.TOTP(TOTP_SECRET).now()}
+        data = {
+            **hidden_fields(code_page.get_data(as_text=True)),
+            "code": pyotp.TOTP(TOTP_SECRET).now(),
+        }
         response = client.post(f"{prefix}/staff/login/code", data=data)
     return response
 

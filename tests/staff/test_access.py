@@ -10,12 +10,20 @@ from forms_service import auth, queue, staff_session
 from tests.conftest import make_app
 from tests.staff.conftest import PASSWORD, ROLES, TOTP_SECRET, csrf_of, sign_in
 
-SAMPLE_ARGS = {"kind": "assistance", "case_id": 1, "document_id": 1, "username": "officer", "fmt": "csv"}
+SAMPLE_ARGS = {
+    "kind": "assistance",
+    "case_id": 1,
+    "document_id": 1,
+    "username": "officer",
+    "fmt": "csv",
+}
 
 
 def staff_rules(app):
     """Every URL rule of the staff blueprints (Arabic and English)."""
-    return [r for r in app.url_map.iter_rules() if r.endpoint.startswith(("staff_ar.", "staff_en."))]
+    return [
+        r for r in app.url_map.iter_rules() if r.endpoint.startswith(("staff_ar.", "staff_en."))
+    ]
 
 
 def url_of(rule) -> str:
@@ -67,7 +75,12 @@ def test_each_role_gets_its_pages_and_403_elsewhere(app, signed_in, role, a_case
 
 def test_posts_without_a_token_are_refused(signed_in, a_case):
     client = signed_in("admin")
-    for url in ("/staff/case/1/transition", "/staff/case/1/note", "/staff/case/1/assign", "/staff/logout"):
+    for url in (
+        "/staff/case/1/transition",
+        "/staff/case/1/note",
+        "/staff/case/1/assign",
+        "/staff/logout",
+    ):
         assert client.post(url, data={"target": "verifying"}).status_code == 400, url
 
 
@@ -82,9 +95,14 @@ def test_cookie_flags_and_rotation(app, staff_db):
     assert value != "planted-before-login" and len(value) >= 40
     secure = app.test_client()
     fields_page = secure.get("/staff/login", base_url="https://portal.example")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', fields_page.get_data(as_text=True))
-    response = secure.post("/staff/login", base_url="https://portal.example",
-                           data={"csrf_token": token.group(1), "username": "officer", "password": PASSWORD})
+    token = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', fields_page.get_data(as_text=True)
+    )
+    response = secure.post(
+        "/staff/login",
+        base_url="https://portal.example",
+        data={"csrf_token": token.group(1), "username": "officer", "password": PASSWORD},
+    )
     assert "Secure" in response.headers["Set-Cookie"]
 
 
@@ -140,8 +158,10 @@ def test_admins_must_enrol_a_second_factor(app, staff_db):
     page = client.get("/staff/totp").get_data(as_text=True)
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/staff/totp", data={"csrf_token": token, "secret": secret,
-                                                "code": pyotp.TOTP(secret).now()})
+    response = client.post(
+        "/staff/totp",
+        data={"csrf_token": token, "secret": secret, "code": pyotp.TOTP(secret).now()},
+    )
     assert response.status_code == 302
     assert client.get("/staff/users").status_code == 200
 
@@ -152,22 +172,41 @@ def test_a_totp_code_works_once(app, staff_db):
     assert not auth.verify_totp(staff_db, "admin", code)
     client = app.test_client()
     sign_in_page = client.get("/staff/login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', sign_in_page.get_data(as_text=True))
-    client.post("/staff/login", data={"csrf_token": token.group(1), "username": "admin", "password": PASSWORD})
+    token = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', sign_in_page.get_data(as_text=True)
+    )
+    client.post(
+        "/staff/login",
+        data={"csrf_token": token.group(1), "username": "admin", "password": PASSWORD},
+    )
     code_page = client.get("/staff/login/code").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', code_page).group(1)
-    assert client.post("/staff/login/code", data={"csrf_token": token, "code": code}).status_code == 400
+    assert (
+        client.post("/staff/login/code", data={"csrf_token": token, "code": code}).status_code
+        == 400
+    )
     assert client.get("/staff/users").status_code == 302  # still not through
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)",
-                                    "/forms/status/"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "/forms/status/",
+    ],
+)
 def test_no_open_redirect_through_next(app, staff_db, target):
     client = app.test_client()
     page = client.get("/staff/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/staff/login", query_string={"next": target},
-                           data={"csrf_token": token, "username": "officer", "password": PASSWORD})
+    response = client.post(
+        "/staff/login",
+        query_string={"next": target},
+        data={"csrf_token": token, "username": "officer", "password": PASSWORD},
+    )
     assert response.headers["Location"] == "/staff/"
 
 
@@ -183,5 +222,9 @@ def test_the_back_office_speaks_english_under_en(signed_in):
     html = client.get("/en/staff/assistance/").get_data(as_text=True)
     assert '<html lang="en" dir="ltr"' in html and "Support requests" in html
     html = client.get("/staff/assistance/").get_data(as_text=True)
-    assert '<html lang="ar" dir="rtl"' in html and "طلبات الدعم" in html or "Support requests" not in html
+    assert (
+        ('<html lang="ar" dir="rtl"' in html
+        and "طلبات الدعم" in html)
+        or "Support requests" not in html
+    )
     assert time.time()

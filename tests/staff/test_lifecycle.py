@@ -17,20 +17,42 @@ def new_case(app, db, kind: Kind, state: State) -> int:
 
 
 def events_of(db, case_id):
-    return db.execute("SELECT count(*) FROM events WHERE submission_id = ?", [case_id]).fetchone()[0]
+    return db.execute("SELECT count(*) FROM events WHERE submission_id = ?", [case_id]).fetchone()[
+        0
+    ]
 
 
 def test_the_table_matches_the_design():
-    officer = {(a, b) for (k, a, b), roles in TRANSITIONS.items() if k == Kind.ASSISTANCE and Role.OFFICER in roles}
+    officer = {
+        (a, b)
+        for (k, a, b), roles in TRANSITIONS.items()
+        if k == Kind.ASSISTANCE and Role.OFFICER in roles
+    }
     S = State
-    assert {(S.RECEIVED, S.VERIFYING), (S.VERIFYING, S.NEEDS_INFO), (S.VERIFYING, S.SOCIAL_RESEARCH),
-            (S.VERIFYING, S.COMMITTEE), (S.NEEDS_INFO, S.VERIFYING), (S.ACCEPTED, S.REGISTERED),
-            (S.REGISTERED, S.SERVED)} <= officer
-    assert queue.next_states(Role.RESEARCHER, Kind.ASSISTANCE, S.SOCIAL_RESEARCH) == [S.COMMITTEE, S.NEEDS_INFO]
-    assert queue.next_states(Role.COMMITTEE, Kind.ASSISTANCE, S.COMMITTEE) == [S.ACCEPTED, S.REJECTED]
+    assert {
+        (S.RECEIVED, S.VERIFYING),
+        (S.VERIFYING, S.NEEDS_INFO),
+        (S.VERIFYING, S.SOCIAL_RESEARCH),
+        (S.VERIFYING, S.COMMITTEE),
+        (S.NEEDS_INFO, S.VERIFYING),
+        (S.ACCEPTED, S.REGISTERED),
+        (S.REGISTERED, S.SERVED),
+    } <= officer
+    assert queue.next_states(Role.RESEARCHER, Kind.ASSISTANCE, S.SOCIAL_RESEARCH) == [
+        S.COMMITTEE,
+        S.NEEDS_INFO,
+    ]
+    assert queue.next_states(Role.COMMITTEE, Kind.ASSISTANCE, S.COMMITTEE) == [
+        S.ACCEPTED,
+        S.REJECTED,
+    ]
     assert queue.next_states(Role.COMMITTEE, Kind.ASSISTANCE, S.VERIFYING) == []
     assert set(queue.next_states(Role.ADMIN, Kind.ASSISTANCE, S.COMMITTEE)) == {
-        S.ACCEPTED, S.REJECTED, S.WITHDRAWN, S.DUPLICATE}
+        S.ACCEPTED,
+        S.REJECTED,
+        S.WITHDRAWN,
+        S.DUPLICATE,
+    }
 
 
 TRIPLES = [
@@ -42,8 +64,7 @@ TRIPLES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "source", "target", "role"), TRIPLES,
-                         ids=lambda v: str(v))
+@pytest.mark.parametrize(("kind", "source", "target", "role"), TRIPLES, ids=lambda v: str(v))
 def test_every_triple(app, db, kind, source, target, role):
     case_id = new_case(app, db, kind, source)
     before = events_of(db, case_id)
@@ -54,8 +75,11 @@ def test_every_triple(app, db, kind, source, target, role):
         state = db.execute("SELECT state FROM submissions WHERE id = ?", [case_id]).fetchone()[0]
         assert state == target
         assert events_of(db, case_id) == before + 1
-        last = db.execute("SELECT from_state, to_state, actor FROM events WHERE submission_id = ? "
-                          "ORDER BY id DESC LIMIT 1", [case_id]).fetchone()
+        last = db.execute(
+            "SELECT from_state, to_state, actor FROM events WHERE submission_id = ? "
+            "ORDER BY id DESC LIMIT 1",
+            [case_id],
+        ).fetchone()
         assert last == (str(source), str(target), "t")
     else:
         with pytest.raises(queue.InvalidTransition):
@@ -77,7 +101,9 @@ def test_moves_that_need_a_reason(app, db, target):
 
 def test_needs_info_reason_is_the_applicants_message(app, db):
     case_id = new_case(app, db, Kind.ASSISTANCE, State.VERIFYING)
-    queue.transition(db, case_id, State.NEEDS_INFO, actor="t", role="officer", reason="أرسلي عقد الإيجار")
+    queue.transition(
+        db, case_id, State.NEEDS_INFO, actor="t", role="officer", reason="أرسلي عقد الإيجار"
+    )
     assert queue.get(db, case_id)["applicant_message"] == "أرسلي عقد الإيجار"
 
 
@@ -87,7 +113,9 @@ def test_a_lost_race_changes_nothing(app, db):
     queue.transition(db, case_id, State.COMMITTEE, actor="a", role="officer", expected="verifying")
     before = events_of(db, case_id)
     with pytest.raises(queue.LostRace):
-        queue.transition(db, case_id, State.SOCIAL_RESEARCH, actor="b", role="officer", expected="verifying")
+        queue.transition(
+            db, case_id, State.SOCIAL_RESEARCH, actor="b", role="officer", expected="verifying"
+        )
     assert queue.get(db, case_id)["state"] == "committee"
     assert events_of(db, case_id) == before
 

@@ -21,11 +21,24 @@ HOSTILE = [
 def seed(app, db, name, *, national_id="1000000008", mobile="+966512345678", state="received"):
     with app.test_request_context():
         receipt = queue.submit(
-            db, kind=queue.Kind.ASSISTANCE, lang="ar",
-            fields={"full_name": name, "national_id": national_id, "mobile": mobile,
-                    "description": name, "support_type": ["financial"]},
-            orphans=({"name": "سارة محمد", "birth_date": "2015-03-27", "gender": "female",
-                      "school_stage": "primary"},),
+            db,
+            kind=queue.Kind.ASSISTANCE,
+            lang="ar",
+            fields={
+                "full_name": name,
+                "national_id": national_id,
+                "mobile": mobile,
+                "description": name,
+                "support_type": ["financial"],
+            },
+            orphans=(
+                {
+                    "name": "سارة محمد",
+                    "birth_date": "2015-03-27",
+                    "gender": "female",
+                    "school_stage": "primary",
+                },
+            ),
             answer_days=14,
         )
     if state != "received":
@@ -35,7 +48,9 @@ def seed(app, db, name, *, national_id="1000000008", mobile="+966512345678", sta
 
 
 def search(client, words, kind="assistance"):
-    client.post(f"/staff/{kind}/", data={"csrf_token": csrf_of(client, f"/staff/{kind}/"), "q": words})
+    client.post(
+        f"/staff/{kind}/", data={"csrf_token": csrf_of(client, f"/staff/{kind}/"), "q": words}
+    )
     html = client.get(f"/staff/{kind}/").get_data(as_text=True)
     return re.findall(r"/staff/case/(\d+)", html)
 
@@ -61,7 +76,9 @@ def test_search_by_reference_id_and_mobile_in_any_writing(app, staff_db, signed_
     seed(app, staff_db, "شخص آخر", national_id="2000000006", mobile="+966598765432")
     client = signed_in("officer")
     case = str(receipt.submission_id)
-    assert search(client, receipt.reference[:3] + "-" + receipt.reference[3:6] + "-" + receipt.reference[6:]) == [case]
+    assert search(
+        client, receipt.reference[:3] + "-" + receipt.reference[3:6] + "-" + receipt.reference[6:]
+    ) == [case]
     assert search(client, "١٠٠٠٠٠٠٠٠٨") == [case]
     assert search(client, "٠٥١ ٢٣٤ ٥٦٧٨") == [case]
     assert search(client, "+966 51 234 5678") == [case]
@@ -70,16 +87,27 @@ def test_search_by_reference_id_and_mobile_in_any_writing(app, staff_db, signed_
 def test_search_words_never_go_in_the_url(app, staff_db, signed_in):
     seed(app, staff_db, "فاطمة")
     client = signed_in("officer")
-    response = client.post("/staff/assistance/", data={"csrf_token": csrf_of(client, "/staff/assistance/"),
-                                                        "q": "1000000008", "state": "received"})
+    response = client.post(
+        "/staff/assistance/",
+        data={
+            "csrf_token": csrf_of(client, "/staff/assistance/"),
+            "q": "1000000008",
+            "state": "received",
+        },
+    )
     assert "1000000008" not in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "1000000008" not in "".join(re.findall(r'href="([^"]+)"', page))
 
 
 def test_filters_counts_and_oldest_first(app, staff_db, signed_in):
-    ids = [seed(app, staff_db, f"اسم رقم {i} للاختبار", national_id="2000000006").submission_id for i in range(3)]
-    staff_db.execute("UPDATE submissions SET created_at = '2020-01-01T00:00:00Z' WHERE id = ?", [ids[2]])
+    ids = [
+        seed(app, staff_db, f"اسم رقم {i} للاختبار", national_id="2000000006").submission_id
+        for i in range(3)
+    ]
+    staff_db.execute(
+        "UPDATE submissions SET created_at = '2020-01-01T00:00:00Z' WHERE id = ?", [ids[2]]
+    )
     staff_db.execute("UPDATE submissions SET state = 'verifying' WHERE id = ?", [ids[1]])
     staff_db.conn.commit()
     client = signed_in("officer")
@@ -98,14 +126,24 @@ def test_case_page_shows_everything_and_records_the_view(app, staff_db, signed_i
     client = signed_in("officer")
     public = app.test_client()
     reference = reference_on(submit_assistance(public, "ar")).replace("-", "")
-    case_id = staff_db.execute("SELECT id FROM submissions WHERE reference = ?", [reference]).fetchone()[0]
+    case_id = staff_db.execute(
+        "SELECT id FROM submissions WHERE reference = ?", [reference]
+    ).fetchone()[0]
     html = client.get(f"/staff/case/{case_id}").get_data(as_text=True)
     text = BeautifulSoup(html, "html.parser").select_one("article").get_text(" ", strip=True)
-    for expected in ("فاطمة محمد أحمد الزهراني", "1000000008", "051 234 5678", "سارة محمد أحمد", "عمر محمد أحمد",
-                     "هـ", "الضمان الاجتماعي"):
+    for expected in (
+        "فاطمة محمد أحمد الزهراني",
+        "1000000008",
+        "051 234 5678",
+        "سارة محمد أحمد",
+        "عمر محمد أحمد",
+        "هـ",
+        "الضمان الاجتماعي",
+    ):
         assert expected in text, expected
-    views = staff_db.execute("SELECT actor FROM events WHERE action = 'view' AND submission_id = ?",
-                             [case_id]).fetchall()
+    views = staff_db.execute(
+        "SELECT actor FROM events WHERE action = 'view' AND submission_id = ?", [case_id]
+    ).fetchall()
     assert views == [("officer",)]
     # Documents: staff only, as attachments, recorded.
     link = re.search(rf'href="(/staff/case/{case_id}/document/\d+)"', html).group(1)
@@ -129,8 +167,11 @@ def test_possible_duplicates(app, staff_db, signed_in):
 def test_hostile_data_is_inert_on_staff_pages(app, staff_db, signed_in, lang):
     ids = [seed(app, staff_db, name).submission_id for name in HOSTILE]
     client = signed_in("officer")
-    pages = [f"{lang}/staff/assistance/"] + [f"{lang}/staff/case/{i}" for i in ids] + [
-        f"{lang}/staff/case/{ids[0]}/print"]
+    pages = (
+        [f"{lang}/staff/assistance/"]
+        + [f"{lang}/staff/case/{i}" for i in ids]
+        + [f"{lang}/staff/case/{ids[0]}/print"]
+    )
     for url in pages:
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert(1)" not in html and "onerror=alert(1)>" not in html, url
@@ -142,25 +183,46 @@ def test_hostile_data_is_inert_on_staff_pages(app, staff_db, signed_in, lang):
 def test_full_life_of_a_request_with_the_applicant_watching(app, staff_db, signed_in):
     public = app.test_client()
     reference = reference_on(submit_assistance(public, "en"))
-    case_id = staff_db.execute("SELECT id FROM submissions WHERE reference = ?",
-                               [reference.replace("-", "")]).fetchone()[0]
-    officer, researcher, committee = signed_in("officer"), signed_in("researcher"), signed_in("committee")
+    case_id = staff_db.execute(
+        "SELECT id FROM submissions WHERE reference = ?", [reference.replace("-", "")]
+    ).fetchone()[0]
+    officer, researcher, committee = (
+        signed_in("officer"),
+        signed_in("researcher"),
+        signed_in("committee"),
+    )
 
     def move(client, target, reason=""):
         url = f"/staff/case/{case_id}"
         state = queue.get(staff_db, case_id)["state"]
-        response = client.post(f"{url}/transition", data={"csrf_token": csrf_of(client, url), "target": target,
-                                                          "expected": state, "reason": reason})
+        response = client.post(
+            f"{url}/transition",
+            data={
+                "csrf_token": csrf_of(client, url),
+                "target": target,
+                "expected": state,
+                "reason": reason,
+            },
+        )
         assert response.status_code == 302
         assert queue.get(staff_db, case_id)["state"] == target
 
     def applicant_sees():
         from tests.forms.helpers import get_form
 
-        public.post("/en/forms/status/", data={**get_form(public, "/en/forms/status/"),
-                                               "reference": reference, "mobile": "0512345678"})
-        return BeautifulSoup(public.get("/en/forms/status/").get_data(as_text=True), "html.parser").select_one(
-            ".status-result").get_text(" ", strip=True)
+        public.post(
+            "/en/forms/status/",
+            data={
+                **get_form(public, "/en/forms/status/"),
+                "reference": reference,
+                "mobile": "0512345678",
+            },
+        )
+        return (
+            BeautifulSoup(public.get("/en/forms/status/").get_data(as_text=True), "html.parser")
+            .select_one(".status-result")
+            .get_text(" ", strip=True)
+        )
 
     move(officer, "verifying")
     assert "Being reviewed" in applicant_sees()
@@ -175,10 +237,21 @@ def test_full_life_of_a_request_with_the_applicant_watching(app, staff_db, signe
     move(officer, "registered")
     move(officer, "served")
     assert "Service provided" in applicant_sees()
-    moves = staff_db.execute("SELECT actor, to_state FROM events WHERE action = 'transition' AND submission_id = ?"
-                             " ORDER BY id", [case_id]).fetchall()
-    assert [m[1] for m in moves] == ["verifying", "needs_info", "verifying", "social_research", "committee",
-                                     "accepted", "registered", "served"]
+    moves = staff_db.execute(
+        "SELECT actor, to_state FROM events WHERE action = 'transition' AND submission_id = ?"
+        " ORDER BY id",
+        [case_id],
+    ).fetchall()
+    assert [m[1] for m in moves] == [
+        "verifying",
+        "needs_info",
+        "verifying",
+        "social_research",
+        "committee",
+        "accepted",
+        "registered",
+        "served",
+    ]
     assert moves[4][0] == "researcher" and moves[5][0] == "committee"
 
 
@@ -188,14 +261,25 @@ def test_staff_entry_records_the_channel(app, staff_db, signed_in):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     from tests.forms.helpers import assistance_data
 
-    data = {**assistance_data(national_id="1000000009"), "csrf_token": token, "channel": "phone",
-            "attested_on_paper": "y", "action": "save", "form_key": "k1"}
+    data = {
+        **assistance_data(national_id="1000000009"),
+        "csrf_token": token,
+        "channel": "phone",
+        "attested_on_paper": "y",
+        "action": "save",
+        "form_key": "k1",
+    }
     refused = client.post("/staff/entry", data=data)
     assert refused.status_code == 400  # the check digit fails and no reason is given
-    response = client.post("/staff/entry", data={**data, "id_override_reason": "Copied from the card twice"})
+    response = client.post(
+        "/staff/entry", data={**data, "id_override_reason": "Copied from the card twice"}
+    )
     assert response.status_code == 302
     row = next(staff_db["submissions"].rows_where("channel = 'phone'"))
-    assert row["national_id"] == "1000000009" and row["attestation_version"].startswith("attestation-on-paper")
-    event = staff_db.execute("SELECT actor FROM events WHERE action = 'submitted' AND submission_id = ?",
-                             [row["id"]]).fetchone()
+    assert row["national_id"] == "1000000009" and row["attestation_version"].startswith(
+        "attestation-on-paper"
+    )
+    event = staff_db.execute(
+        "SELECT actor FROM events WHERE action = 'submitted' AND submission_id = ?", [row["id"]]
+    ).fetchone()
     assert event == ("officer",)
