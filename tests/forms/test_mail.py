@@ -1,6 +1,7 @@
 """Confirmation e-mails: written with the submission, sent after; a mail failure loses nothing."""
 
 import smtplib
+from typing import ClassVar
 
 import pytest
 
@@ -11,7 +12,7 @@ SMTP = {"PORTAL_SMTP_HOST": "smtp.example", "PORTAL_SMTP_USER": "portal@example.
 
 
 class FakeSMTP:
-    sent: list = []
+    sent: ClassVar[list] = []
     fail = False
 
     def __init__(self, host, port, timeout):
