@@ -7,6 +7,7 @@ import time
 
 import click
 
+from .cli_export import register as register_export
 from .config import ROOT
 
 
@@ -164,15 +165,7 @@ def staff_list():
         click.echo(f"{user['username']}\t{user['role']}\t{state}\t{totp}")
 
 
-def _register_optional():
-    try:
-        from .cli_export import register
-    except ImportError:  # the export command ships with forms_service/cli_export.py
-        return
-    register(main)
-
-
-_register_optional()
+register_export(main)
 
 
 if __name__ == "__main__":

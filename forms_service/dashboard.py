@@ -124,19 +124,21 @@ def _weekly(db, weeks: list[dt.date]) -> list[dict]:
 
 def _decisions(db, months: list[str]) -> dict:
     """Accepted / rejected per month, and days from submission to the first decision."""
+    # Decisions made in the window (index events_action), each kept only if it was the case's
+    # first: the cost follows the months shown, not the whole history of decisions.
     rows = db.execute(
         """
-        WITH first AS (
-            -- The bare to_state comes from the row holding min(at): SQLite's documented rule.
-            SELECT e.submission_id, min(e.at) AS at, e.to_state AS outcome, s.created_at
-            FROM events e JOIN submissions s ON s.id = e.submission_id
-            WHERE e.action = 'transition' AND e.to_state IN ('accepted', 'rejected')
-              AND s.kind = 'assistance'
-            GROUP BY e.submission_id
-        )
-        SELECT substr(at, 1, 7) AS month, outcome, count(*),
-               sum(julianday(at) - julianday(created_at))
-        FROM first WHERE at >= ? AND at < ? GROUP BY month, outcome
+        SELECT substr(e.at, 1, 7) AS month, e.to_state, count(*),
+               sum(julianday(e.at) - julianday(s.created_at))
+        FROM events e JOIN submissions s ON s.id = e.submission_id
+        WHERE e.action = 'transition' AND e.to_state IN ('accepted', 'rejected')
+          AND e.at >= ? AND e.at < ? AND s.kind = 'assistance'
+          AND NOT EXISTS (
+              SELECT 1 FROM events p
+              WHERE p.submission_id = e.submission_id AND p.action = 'transition'
+                AND p.to_state IN ('accepted', 'rejected') AND (p.at, p.id) < (e.at, e.id)
+          )
+        GROUP BY month, e.to_state
         """,
         [months[0], _month_after(months[-1])],
     )

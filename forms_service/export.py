@@ -406,10 +406,11 @@ def count(db, filters: listing.Filters) -> int:
 
 
 def _record_export(db, filters: listing.Filters, fmt: str, lang: str, actor: str) -> int:
-    """Count the rows and record the export: one event, no personal data beyond the search."""
+    """Count the rows and record the export: one event. The search words may be a name or an
+    ID, so the event says only that a search narrowed the export, never what was searched."""
     filter_values = filters.as_query()
     if filters.q.strip():
-        filter_values["q"] = filters.q.strip()
+        filter_values["search"] = True
     with db_module.immediate(db):
         rows = count(db, filters)
         detail = {
