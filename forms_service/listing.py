@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import identifiers
-from .queue import OPEN_STATES, Kind, iso, now_utc
+from .queue import WAITING_STATES, Kind, iso, now_utc
 
 PAGE_SIZE = 50
 OVERDUE_DAYS = 14
@@ -70,7 +70,7 @@ def where(filters: Filters, *, with_state: bool = True, now: dt.datetime | None 
         clauses.append("s.assigned_to IS NULL")
     if filters.overdue:
         cutoff = (now or now_utc()) - dt.timedelta(days=OVERDUE_DAYS)
-        open_states = [str(s) for s in OPEN_STATES[filters.kind]]
+        open_states = [str(s) for s in WAITING_STATES[filters.kind]]
         clauses.append(f"s.state IN ({','.join('?' * len(open_states))}) AND s.created_at < ?")
         params.extend([*open_states, iso(cutoff)])
     if filters.since:

@@ -6,9 +6,9 @@ from . import choices, identifiers
 from .queue import (
     ACTION_LABELS,
     APPLICANT_LABELS,
-    OPEN_STATES,
     STAFF_LABELS,
     STATES_OF,
+    WAITING_STATES,
     Kind,
     State,
 )
@@ -136,7 +136,7 @@ def init_app(app):
         state_label=state_label,
         days_since=days_since,
         states_of=lambda kind: STATES_OF[Kind(kind)],
-        open_states=lambda kind: [str(s) for s in OPEN_STATES[Kind(kind)]],
+        open_states=lambda kind: [str(s) for s in WAITING_STATES[Kind(kind)]],
         action_label=action_label,
         role_label=role_label,
         channel_label=channel_label,
