@@ -1,6 +1,7 @@
 """Staff accounts: argon2id passwords, server-side sessions, login throttling, TOTP."""
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
@@ -22,8 +23,12 @@ THROTTLE_WINDOW = 15 * 60
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verifying against this keeps the time of "no such user" equal to "wrong password".
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps the time of "no such user" equal to "wrong password"."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class AccountError(ValueError):
@@ -161,7 +166,7 @@ def authenticate(db, username: str, password: str, address: str, secret: str) ->
     """The active user for these credentials, or None (the same for every kind of failure)."""
     user = get_user(db, username)
     try:
-        _hasher.verify(user["password_hash"] if user else _DUMMY_HASH, password)
+        _hasher.verify(user["password_hash"] if user else _dummy_hash(), password)
         ok = user is not None and bool(user["active"])
     except (VerificationError, InvalidHashError):
         ok = False

@@ -98,6 +98,7 @@ def attestation_of(field, privacy: bool = False):
     text = str(field.label.text)
     if privacy:
         version = facts()["privacy_notice"]["version"]
-        text = f"{text} ({gettext('Privacy notice version %(version)s', version=version)})"
+        notice = gettext("Privacy notice version %(version)s", version=version)
+        text = f"{text} ({notice})"
         return Attestation(text, f"privacy-{version}", g.lang)
     return Attestation(text, ATTESTATION_VERSION, g.lang)

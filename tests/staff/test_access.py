@@ -223,8 +223,6 @@ def test_the_back_office_speaks_english_under_en(signed_in):
     assert '<html lang="en" dir="ltr"' in html and "Support requests" in html
     html = client.get("/staff/assistance/").get_data(as_text=True)
     assert (
-        ('<html lang="ar" dir="rtl"' in html
-        and "طلبات الدعم" in html)
-        or "Support requests" not in html
-    )
+        '<html lang="ar" dir="rtl"' in html and "طلبات الدعم" in html
+    ) or "Support requests" not in html
     assert time.time()

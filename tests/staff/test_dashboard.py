@@ -55,7 +55,7 @@ def seeded(app, db):
             "monday_midnight": request(db, "2026-11-23T00:00"),
             "sunday_before": request(db, "2026-11-22T23:59:59"),
             "verifying": request(db, "2026-10-01T10:00", ("verifying", "2026-10-02T08:00")),
-            # Decided 20 days after it came; accepted is still open, so it is late as well.
+            # Decided 20 days after it came: no longer waiting for an answer, so not late.
             "accepted": request(
                 db, "2026-09-06T23:00", *TO_COMMITTEE, ("accepted", "2026-09-26T23:00")
             ),
@@ -130,9 +130,8 @@ def test_counts_by_state_for_each_kind(seeded, db):
 
 def test_late_requests_are_the_queues_overdue_filter_oldest_first(seeded, db):
     overdue = dashboard.stats(db, now=NOW)["overdue"]
-    assert overdue["count"] == 3 and overdue["days"] == 14
+    assert overdue["count"] == 2 and overdue["days"] == 14
     assert [(r["reference"], r["state"], r["received"], r["days"]) for r in overdue["oldest"]] == [
-        (seeded["accepted"].reference, "accepted", "2026-09-06", 80),
         (seeded["verifying"].reference, "verifying", "2026-10-01", 55),
         (seeded["just_over_14_days"].reference, "received", "2026-11-11", 14),
     ]
@@ -325,7 +324,7 @@ def test_page_has_each_chart_with_an_accessible_table(seeded, app, db, lang):
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<script" not in str(soup.select_one(".staff-page"))
     late = soup.select_one(".dashboard-figure--late bdi[dir=ltr]")
-    assert late.get_text() == "3"
+    assert late.get_text() == "2"
     assert soup.find("a", href=f"{'/en' if lang == 'en' else ''}/staff/assistance/?overdue=1")
 
 

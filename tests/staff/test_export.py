@@ -133,8 +133,8 @@ def read_csv(data: bytes) -> list[list[str]]:
 
 
 def in_xlsx(value: str) -> str:
-    """A value as a neutralised XLSX cell reads back (XML turns a carriage return into \\n)."""
-    return ("'" + value if value.startswith(DANGER) else value).replace("\r", "\n")
+    """A value as a neutralised XLSX cell reads back (lxml keeps carriage returns as &#13;)."""
+    return "'" + value if value.startswith(DANGER) else value
 
 
 def plain(cell: str) -> str:
