@@ -100,9 +100,10 @@ def seed(db_path: str, n: int, rng: random.Random) -> float:
     start = dt.datetime(2024, 12, 1, tzinfo=dt.UTC)
     began = time.perf_counter()
     with app.test_request_context():
-        for i in range(n):
+        for _ in range(n):
             kind = rng.choices(["assistance", "volunteer", "feedback"], [70, 20, 10])[0]
-            name = f"{rng.choice(FIRST)} {rng.choice(MIDDLE)} {rng.choice(MIDDLE)} {rng.choice(FAMILY)}"
+            parts = (rng.choice(FIRST), rng.choice(MIDDLE), rng.choice(MIDDLE), rng.choice(FAMILY))
+            name = " ".join(parts)
             fields = {"full_name": name, "mobile": f"+9665{rng.randrange(10**8):08d}"}
             orphans = ()
             if kind == "assistance":
@@ -119,7 +120,9 @@ def seed(db_path: str, n: int, rng: random.Random) -> float:
                 orphans = tuple(
                     {
                         "name": f"{rng.choice(CHILD)} {rng.choice(MIDDLE)}",
-                        "birth_date": f"{rng.randrange(2009, 2024)}-0{rng.randrange(1, 10)}-1{rng.randrange(0, 10)}",
+                        "birth_date": dt.date(
+                            rng.randrange(2009, 2024), rng.randrange(1, 10), rng.randrange(10, 20)
+                        ).isoformat(),
                         "gender": rng.choice(["male", "female"]),
                         "school_stage": "primary",
                     }
@@ -241,7 +244,9 @@ if fmt == "baseline-csv":
     import csv
     with open(out, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        cursor = db.execute("SELECT * FROM submissions WHERE kind = 'assistance' ORDER BY created_at, id")
+        cursor = db.execute(
+            "SELECT * FROM submissions WHERE kind = 'assistance' ORDER BY created_at, id"
+        )
         w.writerow([d[0] for d in cursor.description])
         rows = 0
         for row in cursor:
