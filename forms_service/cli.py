@@ -168,5 +168,36 @@ def staff_list():
 register_export(main)
 
 
+# ---------------------------------------------------------------- backups
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+def backup_command(file):
+    """Write a consistent backup (database and documents) while the service runs."""
+    from . import backup
+    from .config import from_environment
+
+    settings = from_environment()
+    manifest = backup.backup(settings["PORTAL_DB"], settings["PORTAL_UPLOADS"], file)
+    counts = ", ".join(f"{k} {v}" for k, v in manifest["counts"].items())
+    click.echo(f"backup written to {file}: {counts}, {len(manifest['documents'])} documents")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def restore_command(file):
+    """Restore a backup into an empty data folder (PORTAL_DB and PORTAL_UPLOADS)."""
+    from . import backup
+    from .config import from_environment
+
+    settings = from_environment({"SECRET_KEY": "not-needed-to-restore"})
+    try:
+        manifest = backup.restore(file, settings["PORTAL_DB"], settings["PORTAL_UPLOADS"])
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored {file} (taken {manifest['created_at']}): integrity ok, documents ok")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,106 @@
+"""Backups: a consistent copy of the database, taken while the service runs, with the
+uploaded documents, in one archive; and restoring one into an empty data folder."""
+
+import datetime as dt
+import hashlib
+import io
+import json
+import sqlite3
+import tarfile
+import tempfile
+from pathlib import Path
+
+FORMAT = "jamoum-portal-backup/1"
+
+
+class BackupError(RuntimeError):
+    pass
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), 0o600
+    info.mtime = int(dt.datetime.now(dt.UTC).timestamp())
+    archive.addfile(info, io.BytesIO(data))
+
+
+def backup(db_path: str, uploads: str, target: str) -> dict:
+    """Write `target` (.tar.gz): the database (SQLite online backup API) and its documents."""
+    uploads_dir = Path(uploads)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "portal.sqlite3"
+        source = sqlite3.connect(db_path, timeout=30)
+        destination = sqlite3.connect(copy)
+        try:
+            source.backup(destination)  # a consistent snapshot, even while others write
+        finally:
+            source.close()
+        counts = {
+            table: destination.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            for table in ("submissions", "orphans", "documents", "events")
+        }
+        documents = destination.execute(
+            "SELECT stored_name, sha256 FROM documents ORDER BY id"
+        ).fetchall()
+        destination.execute("PRAGMA journal_mode = DELETE")
+        destination.close()
+        manifest = {
+            "format": FORMAT,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "counts": counts,
+            "documents": {name: sha for name, sha in documents},
+        }
+        partial = Path(f"{target}.partial")
+        with tarfile.open(partial, "w:gz") as archive:
+            archive.add(copy, "portal.sqlite3")
+            for name, _sha in documents:
+                path = uploads_dir / name
+                if not path.exists():
+                    raise BackupError(f"document {name} is missing from {uploads_dir}")
+                archive.add(path, f"uploads/{name}")
+            _add_bytes(archive, "manifest.json", json.dumps(manifest, indent=1).encode())
+        partial.replace(target)  # never leave a half-written archive under the real name
+    return manifest
+
+
+def restore(archive_path: str, db_path: str, uploads: str) -> dict:
+    """Unpack a backup into an empty data folder; check integrity and every document's hash."""
+    db_file, uploads_dir = Path(db_path), Path(uploads)
+    if db_file.exists() or (uploads_dir.exists() and any(uploads_dir.iterdir())):
+        raise BackupError("restore only into an empty data folder: the database or uploads exist")
+    with tarfile.open(archive_path, "r:gz") as archive:
+        manifest = json.loads(archive.extractfile("manifest.json").read())
+        if manifest.get("format") != FORMAT:
+            raise BackupError("not a portal backup")
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        uploads_dir.mkdir(parents=True, exist_ok=True)
+        for member in archive.getmembers():
+            name = member.name
+            if name == "portal.sqlite3":
+                target = db_file
+            elif name.startswith("uploads/") and Path(name).name in manifest["documents"]:
+                target = uploads_dir / Path(name).name
+            else:
+                continue  # manifest.json, or anything unexpected: never written anywhere
+            with archive.extractfile(member) as src, target.open("wb") as out:
+                out.write(src.read())
+            target.chmod(0o600)
+    connection = sqlite3.connect(db_file)
+    try:
+        if connection.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupError("the restored database fails its integrity check")
+        connection.execute("PRAGMA journal_mode = WAL")
+    finally:
+        connection.close()
+    for name, sha in manifest["documents"].items():
+        if _sha256(uploads_dir / name) != sha:
+            raise BackupError(f"document {name} does not match its SHA-256")
+    return manifest
