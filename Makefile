@@ -47,9 +47,10 @@ translations: $(STAMP) ## Re-extract the strings and update the Arabic catalog
 	$(BIN)/pybabel update -i forms_service/translations/messages.pot -d forms_service/translations \
 	  --no-fuzzy-matching --ignore-obsolete
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff (lint and format check) and bandit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -c pyproject.toml -r forms_service hooks
 
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff check --fix .
