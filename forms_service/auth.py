@@ -159,7 +159,8 @@ def _failed(db, username: str, address: str, secret: str) -> None:
                 "ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1",
                 [key, window],
             )
-        record(db, Event("login_failed", "anonymous", detail={"username": username[:64]}))
+        # What was typed as a user name may be a password or an ID: it is not recorded.
+        record(db, Event("login_failed", "anonymous"))
 
 
 def authenticate(db, username: str, password: str, address: str, secret: str) -> dict | None:

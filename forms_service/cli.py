@@ -11,6 +11,7 @@ import time
 import click
 
 from .cli_export import register as register_export
+from .cli_privacy import register as register_privacy
 from .config import ROOT
 
 
@@ -169,6 +170,7 @@ def staff_list():
 
 
 register_export(main)
+register_privacy(main)
 
 
 # ---------------------------------------------------------------- backups

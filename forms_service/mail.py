@@ -70,8 +70,10 @@ def send_pending(db, config, limit: int = 20) -> int:
             db.conn.commit()
             log.warning("outbox message %s not sent: %s", outbox_id, type(error).__name__)
             continue
+        # Sent: the address and the text are not kept any longer.
         db.execute(
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, to_addr = '', body = '' "
+            "WHERE id = ?",
             [iso(now_utc()), outbox_id],
         )
         db.conn.commit()

@@ -210,3 +210,63 @@ M002 = [
 @migrations()
 def m002_staff_and_search(db):
     _run(db, M002)
+
+
+# The one update the audit trail allows: a free-text detail replaced by this marker.
+ERASED_DETAIL = '{"erased": true}'
+
+
+@migrations()
+def m003_events_outlive_cases(db):
+    """Events keep a purged or erased case's (anonymised) trail: rebuild `events` without the
+    foreign key to submissions, and let exactly one update through: `detail` → erased marker.
+
+    Self-contained: reads the table's current shape (columns, indexes, other triggers) from
+    the schema, so a column or index added to `events` earlier survives the rebuild.
+    """
+    import re
+
+    (table_sql,) = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+    ).fetchone()
+    columns = [row[1] for row in db.execute("PRAGMA table_info(events)").fetchall()]
+    keep = [
+        sql
+        for (sql,) in db.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL "
+            "AND type IN ('index', 'trigger') "
+            "AND name NOT IN ('events_no_update', 'events_no_delete') ORDER BY type, name"
+        ).fetchall()
+    ]
+    new_table_sql = re.sub(r"\bREFERENCES\s+submissions\s*\(\s*id\s*\)", "", table_sql, flags=re.I)
+    new_table_sql = re.sub(
+        r"^\s*CREATE\s+TABLE\s+(\"events\"|\[events\]|`events`|events)\b",
+        "CREATE TABLE events_new",
+        new_table_sql,
+        flags=re.I,
+    )
+    listed = ", ".join(f'"{name}"' for name in columns)
+    unchanged = " AND ".join(
+        f'new."{name}" IS old."{name}"' for name in columns if name != "detail"
+    )
+    _run(
+        db,
+        [
+            "DROP TRIGGER IF EXISTS events_no_update",
+            "DROP TRIGGER IF EXISTS events_no_delete",
+            new_table_sql,
+            f"INSERT INTO events_new ({listed}) SELECT {listed} FROM events",  # noqa: S608
+            "DROP TABLE events",
+            "ALTER TABLE events_new RENAME TO events",
+            *keep,
+            f"""
+            CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+            WHEN NOT (new.detail = '{ERASED_DETAIL}' AND {unchanged})
+            BEGIN SELECT RAISE(ABORT, 'events are append-only'); END
+            """,
+            """
+            CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+                BEGIN SELECT RAISE(ABORT, 'events are append-only'); END
+            """,
+        ],
+    )

@@ -266,10 +266,16 @@ def submit(
             if existing:
                 return Receipt(*existing, is_new=False)
         reference = _unique_reference(db)
+        # Never reuse the id of an erased or purged case: its audit trail keeps that id.
+        new_id = db.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM submissions), 0), "
+            "coalesce((SELECT max(submission_id) FROM events), 0)) + 1"
+        ).fetchone()[0]
         answer_from = (
             (at.date() + dt.timedelta(days=answer_days)).isoformat() if answer_days else None
         )
         row = {
+            "id": new_id,
             "reference": reference,
             "kind": str(kind),
             "lang": lang,

@@ -1,0 +1,148 @@
+"""`portal purge` and `portal subject export|erase`: retention and data-subject requests (PDPL).
+
+Every run is recorded in the audit trail (counts only, never who or which person).
+"""
+
+import getpass
+from contextlib import closing
+
+import click
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _app_and_db():
+    from . import create_app, db
+
+    app = create_app()
+    return app, db.connect(app.config["PORTAL_DB"])
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
+@click.option(
+    "--rejected-months",
+    type=click.IntRange(min=0),
+    help="Rejected, withdrawn and duplicate requests: months after their last change.",
+)
+@click.option(
+    "--declined-volunteer-months",
+    type=click.IntRange(min=0),
+    help="Declined volunteers: months after their last change.",
+)
+@click.option(
+    "--feedback-contact-months",
+    type=click.IntRange(min=0),
+    help="Feedback: months after which its contact details are removed (ratings stay).",
+)
+def purge_command(dry_run, rejected_months, declined_volunteer_months, feedback_contact_months):
+    """Delete or anonymise what the retention schedule (facts.yml) says is due, with files."""
+    from . import privacy, queue
+
+    schedule = privacy.schedule_from_facts(
+        **{
+            privacy.REQUESTS: rejected_months,
+            privacy.VOLUNTEERS: declined_volunteer_months,
+            privacy.FEEDBACK: feedback_contact_months,
+        }
+    )
+    app, database = _app_and_db()
+    uploads = app.config["PORTAL_UPLOADS"]
+    now = queue.now_utc()
+    with closing(database):
+        if dry_run:
+            plan = privacy.purge_plan(database, now, schedule, uploads)
+            click.echo(f"Dry run at {plan.now}: nothing changed.")
+            for line in plan.lines(done=False):
+                click.echo(line)
+            return
+        report = privacy.purge(database, now, schedule, uploads, _actor())
+    plan = report["plan"]
+    click.echo(f"Purge at {plan.now} (recorded in the audit trail):")
+    for line in plan.lines(done=True):
+        click.echo(line)
+    click.echo(
+        f"audit notes and reasons anonymised: {report['events_anonymised']}; "
+        f"files removed from disk: {report['files_removed']}"
+    )
+
+
+def _identifier_options(command):
+    command = click.option("--mobile", help="Saudi mobile number, in any writing.")(command)
+    return click.option("--national-id", help="National ID or iqama number.")(command)
+
+
+def _check_one(national_id, mobile):
+    if bool(national_id) == bool(mobile):
+        raise click.UsageError("Give exactly one of --national-id or --mobile.")
+
+
+@click.group("subject")
+def subject():
+    """Data-subject requests: everything held about one person, exported or erased."""
+
+
+@subject.command("export")
+@_identifier_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout).")
+def subject_export_command(national_id, mobile, output):
+    """Write everything held about a person as JSON (documents listed with their SHA-256)."""
+    from . import privacy
+
+    _check_one(national_id, mobile)
+    _app, database = _app_and_db()
+    with closing(database):
+        try:
+            document = privacy.subject_export(
+                database, national_id=national_id, mobile=mobile, actor=_actor()
+            )
+        except privacy.SubjectError as error:
+            raise click.BadParameter(str(error)) from error
+    text = privacy.to_json(document) + "\n"
+    if output:
+        with click.open_file(output, "w", encoding="utf-8") as out:
+            out.write(text)
+        click.echo(f"{len(document['cases'])} cases → {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@subject.command("erase")
+@_identifier_options
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def subject_erase_command(national_id, mobile, yes):
+    """Remove everything held about a person; the audit trail stays, anonymised."""
+    from . import privacy
+
+    _check_one(national_id, mobile)
+    app, database = _app_and_db()
+    with closing(database):
+        try:
+            cases = privacy.subject_cases(database, national_id=national_id, mobile=mobile)
+        except privacy.SubjectError as error:
+            raise click.BadParameter(str(error)) from error
+        if cases and not yes:
+            click.confirm(
+                f"Erase {len(cases)} cases with their orphans and documents? (cannot be undone)",
+                abort=True,
+            )
+        report = privacy.subject_erase(
+            database,
+            app.config["PORTAL_UPLOADS"],
+            national_id=national_id,
+            mobile=mobile,
+            actor=_actor(),
+        )
+    click.echo(
+        f"erased {report['cases']} cases, {report['orphans']} orphans, "
+        f"{report['documents']} documents ({report['files_removed']} files removed), "
+        f"{report['outbox']} queued e-mails; {report['events_anonymised']} audit notes "
+        "anonymised; recorded in the audit trail"
+    )
+
+
+def register(group: click.Group) -> None:
+    group.add_command(purge_command)
+    group.add_command(subject)
