@@ -150,6 +150,12 @@ def assistance_check():
     draft_id = session.get("draft")
     saved = drafts.load(db, draft_id)
     if saved is None:
+        # Stored already (a retry whose first answer was lost): show the same receipt.
+        stored = queue.by_form_key(db, draft_id) if draft_id else None
+        if stored is not None and stored["kind"] == queue.Kind.ASSISTANCE:
+            session.pop("draft", None)
+            session["receipt"] = {"kind": "assistance", "id": stored["id"]}
+            return redirect(lang_url("public.assistance_done"))
         return redirect(lang_url("public.assistance"))
     form = AssistanceRequestForm(formdata=MultiDict(saved), meta={"csrf": False})
     documents = drafts.documents(db, draft_id)

@@ -360,6 +360,11 @@ def by_reference(db, reference: str) -> dict | None:
     return _decode(rows[0]) if rows else None
 
 
+def by_form_key(db, form_key: str) -> dict | None:
+    rows = list(db["submissions"].rows_where("form_key = ?", [form_key]))
+    return _decode(rows[0]) if rows else None
+
+
 def orphans_of(db, submission_id: int) -> list[dict]:
     return list(db["orphans"].rows_where("submission_id = ?", [submission_id], order_by="position"))
 
