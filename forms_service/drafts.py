@@ -9,7 +9,7 @@ import secrets
 
 from .db import immediate
 from .queue import iso, now_utc
-from .uploads import StoredFile
+from .uploads import StoredFile, document_row
 
 MAX_AGE = dt.timedelta(days=1)
 
@@ -46,18 +46,7 @@ def add_document(db, draft_id: str, kind: str, stored: StoredFile) -> str | None
             "SELECT stored_name FROM documents WHERE draft_id = ? AND kind = ?", [draft_id, kind]
         ).fetchone()
         db.execute("DELETE FROM documents WHERE draft_id = ? AND kind = ?", [draft_id, kind])
-        db["documents"].insert(
-            {
-                "draft_id": draft_id,
-                "kind": kind,
-                "original_name": stored.original_name,
-                "stored_name": stored.stored_name,
-                "content_type": stored.content_type,
-                "size": stored.size,
-                "sha256": stored.sha256,
-                "created_at": iso(now_utc()),
-            }
-        )
+        db["documents"].insert(document_row(stored, kind, draft_id=draft_id))
     return old[0] if old else None
 
 

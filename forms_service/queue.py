@@ -509,19 +509,10 @@ def record_view(db, submission_id: int, *, actor: str, what: str = "case") -> No
 
 def attach_document(db, submission_id: int, kind: str, stored, *, actor: str) -> None:
     """A document added by staff to an existing case (staff entry)."""
+    from .uploads import document_row
+
     with immediate(db):
-        db["documents"].insert(
-            {
-                "submission_id": submission_id,
-                "kind": kind,
-                "original_name": stored.original_name,
-                "stored_name": stored.stored_name,
-                "content_type": stored.content_type,
-                "size": stored.size,
-                "sha256": stored.sha256,
-                "created_at": iso(now_utc()),
-            }
-        )
+        db["documents"].insert(document_row(stored, kind, submission_id=submission_id))
         record(db, Event("document_added", actor, submission_id, detail={"kind": kind}))
 
 

@@ -27,6 +27,22 @@ class StoredFile:
     sha256: str
 
 
+def document_row(stored: StoredFile, kind: str, **link) -> dict:
+    """The documents-table row for a stored file (link: submission_id or draft_id)."""
+    from .queue import iso, now_utc
+
+    return {
+        **link,
+        "kind": kind,
+        "original_name": stored.original_name,
+        "stored_name": stored.stored_name,
+        "content_type": stored.content_type,
+        "size": stored.size,
+        "sha256": stored.sha256,
+        "created_at": iso(now_utc()),
+    }
+
+
 def _kind(head: bytes) -> str | None:
     # filetype reads the magic numbers; a PDF may start after a few junk bytes.
     if b"%PDF-" in head[:1024]:
