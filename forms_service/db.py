@@ -2,6 +2,7 @@
 
 import contextlib
 import sqlite3
+import threading
 from pathlib import Path
 
 import sqlite_utils
@@ -51,16 +52,30 @@ def immediate(db: sqlite_utils.Database):
         db.execute("COMMIT")
 
 
+_local = threading.local()
+
+
 def get_db() -> sqlite_utils.Database:
-    if "db" not in g:
-        g.db = connect(current_app.config["PORTAL_DB"])
-    return g.db
+    """This thread's connection to the app's database, kept open between requests.
+
+    Opening a connection per request costs more than the request's own work, and closing
+    the last one makes SQLite checkpoint and delete the WAL every time.
+    """
+    path = current_app.config["PORTAL_DB"]
+    connections = _local.__dict__.setdefault("connections", {})
+    db = connections.get(path)
+    if db is None:
+        if len(connections) >= 4:  # one app uses one path; tests make many apps in a thread
+            connections.pop(next(iter(connections))).close()
+        db = connections[path] = connect(path)
+    g.db = db
+    return db
 
 
 def close_db(_exc=None):
     db = g.pop("db", None)
-    if db is not None:
-        db.close()
+    if db is not None and db.conn.in_transaction:
+        db.conn.rollback()  # never carry a transaction over to the next request
 
 
 def init_app(app):

@@ -61,6 +61,9 @@ def init_app(app):
         # Every POST validates a form with its token; the view then keeps what was typed
         # when the token expired, which a global check before the view could not.
         "WTF_CSRF_CHECK_DEFAULT": False,
+        # Every message is written in our own catalog: WTForms' bundled ones are never shown,
+        # so they need not be loaded on every request.
+        "WTF_I18N_ENABLED": False,
     }
     for key, value in defaults.items():
         if key not in app.config.get("PORTAL_OVERRIDES", ()):
