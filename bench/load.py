@@ -696,7 +696,7 @@ def run(args, servers: Servers) -> tuple[list[Phase], Assistance]:
         phase = phase_run()
         phase.server_cpu = group_cpu(pgid) - server
         phase.client_cpu = time.process_time() - client
-        phase.other_cpu = machine_cpu() - whole - phase.server_cpu - phase.client_cpu
+        phase.other_cpu = max(0.0, machine_cpu() - whole - phase.server_cpu - phase.client_cpu)
         phases.append(phase)
         time.sleep(1)
 
