@@ -3,6 +3,7 @@
 import contextlib
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -27,11 +28,24 @@ def prepare(path: str) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = connect(path)
     try:
-        db.execute("PRAGMA journal_mode = WAL")
+        _wal(db)
         with immediate(db):
             migrations.apply(db)
     finally:
         db.close()
+
+
+def _wal(db, seconds: float = 30) -> None:
+    """Switch to WAL once. Workers start together: while one switches or migrates, another's
+    switch fails at once with "database is locked" (no busy wait for it), so wait and retry."""
+    deadline = time.monotonic() + seconds
+    while db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager

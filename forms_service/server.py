@@ -19,6 +19,11 @@ class PortalServer(BaseApplication):
 
 
 def serve(port: int, workers: int = 2, host: str = "127.0.0.1"):
+    from . import db
+    from .config import from_environment
+
+    # The database is made ready once, before the workers start.
+    db.prepare(from_environment()["PORTAL_DB"])
     PortalServer(
         {
             "bind": f"{host}:{port}",
