@@ -435,7 +435,11 @@ class Run:
         try:
             db = sqlite3.connect(self.server.db, timeout=30)
             try:
-                row = db.execute("SELECT 1 FROM submissions WHERE form_key = ?", [key]).fetchone()
+                # Keys are stored scoped by kind ("volunteer:…"): match the part after it.
+                row = db.execute(
+                    "SELECT 1 FROM submissions WHERE form_key IN (?, ?)",
+                    [f"volunteer:{key}", f"assistance:{key}"],
+                ).fetchone()
             finally:
                 db.close()
         except sqlite3.Error as error:
@@ -739,7 +743,8 @@ def check_rows(stored: Stored, uploads: Path, keys: set, bad) -> None:
 def check_acknowledged(stored: Stored, submissions: list, result: Check) -> None:
     """Every acknowledged submission: under its own key, its reference, documents, orphans."""
     bad = result.violations.append
-    by_key = {key: (sid, ref, kind) for sid, ref, kind, key in stored.rows}
+    # Stored keys are scoped by kind ("volunteer:…"); the client knows the part after it.
+    by_key = {key.partition(":")[2]: (sid, ref, kind) for sid, ref, kind, key in stored.rows if key}
     for sub in submissions:
         found = by_key.get(sub.key) if sub.key else None
         if sub.reference is None:

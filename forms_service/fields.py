@@ -18,6 +18,12 @@ from . import identifiers
 # ---------------------------------------------------------------- fields
 
 
+def first_text(valuelist) -> str:
+    """The first value sent for a text field; anything else (a file sent under a text
+    field's name) reads as nothing typed."""
+    return valuelist[0] if valuelist and isinstance(valuelist[0], str) else ""
+
+
 class TextField(StringField):
     """Free text: trimmed, digits to ASCII, control and bidi-override characters removed."""
 
@@ -27,7 +33,7 @@ class TextField(StringField):
         self.max_length = max_length
 
     def process_formdata(self, valuelist):
-        self.data = identifiers.clean_text(valuelist[0]) if valuelist else ""
+        self.data = identifiers.clean_text(first_text(valuelist))
 
     def pre_validate(self, form):
         if len(self.data or "") > self.max_length:
@@ -55,8 +61,8 @@ class NumberTextField(StringField):
         super().__init__(label, validators, render_kw=render_kw, **kwargs)
 
     def process_formdata(self, valuelist):
-        self.raw = valuelist[0] if valuelist else ""
-        self.data = identifiers.clean_number(self.raw) if valuelist else ""
+        self.raw = first_text(valuelist)
+        self.data = identifiers.clean_number(self.raw)
 
 
 class IntegerTextField(NumberTextField):
@@ -85,7 +91,7 @@ class DateTextField(StringField):
         super().__init__(label, validators, render_kw=render_kw, **kwargs)
 
     def process_formdata(self, valuelist):
-        self.data = identifiers.clean_text(valuelist[0]) if valuelist else ""
+        self.data = identifiers.clean_text(first_text(valuelist))
 
     def _value(self):
         return self.data.isoformat() if isinstance(self.data, dt.date) else (self.data or "")

@@ -5,6 +5,7 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, FieldList, FileField, Form, FormField, HiddenField
 from wtforms.validators import Optional, ValidationError
 
@@ -20,6 +21,7 @@ from .fields import (
     TextField,
     age_between,
     email,
+    first_text,
     full_name,
     in_the_past,
     national_id,
@@ -30,10 +32,29 @@ from .fields import (
 MAX_ORPHANS = 15
 
 
-class PublicForm(FlaskForm):
+class SafeForm(FlaskForm):
+    """Form data as WTForms expects it: string keys only (a multipart part without a name is
+    filed under None, which FieldList cannot take)."""
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            data = super().wrap_formdata(form, formdata)
+            if data is None:
+                return None
+            return MultiDict([(k, v) for k, v in data.items(multi=True) if isinstance(k, str)])
+
+
+class KeyField(HiddenField):
+    """The one-time form key: text only, at most 64 characters."""
+
+    def process_formdata(self, valuelist):
+        self.data = first_text(valuelist)[:64]
+
+
+class PublicForm(SafeForm):
     """Every public form: a one-time key (double submit = one record) and a honeypot."""
 
-    form_key = HiddenField()
+    form_key = KeyField()
     # Hidden from people (CSS and aria-hidden); bots fill it in.
     website = TextField(
         _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
@@ -178,10 +199,9 @@ def missing_document_message(kind: str):
     return _l("Choose the file: %(document)s.", document=choices.label(choices.DOCUMENT_KIND, kind))
 
 
-class AttestationForm(FlaskForm):
+class AttestationForm(SafeForm):
     """Check-your-answers: the policy's step 4 attestation and the privacy consent."""
 
-    form_key = HiddenField()
     attestation = BooleanField(
         _l(
             "I confirm that the information I have given is correct and complete, "
@@ -329,7 +349,7 @@ class FeedbackForm(PublicForm):
 # ------------------------------------------------------------ status
 
 
-class StatusForm(FlaskForm):
+class StatusForm(SafeForm):
     reference = NumberTextField(
         _l("Reference number"),
         [Required(_l("Enter the reference number.")), reference_format],

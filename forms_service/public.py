@@ -151,8 +151,8 @@ def assistance_check():
     saved = drafts.load(db, draft_id)
     if saved is None:
         # Stored already (a retry whose first answer was lost): show the same receipt.
-        stored = queue.by_form_key(db, draft_id) if draft_id else None
-        if stored is not None and stored["kind"] == queue.Kind.ASSISTANCE:
+        stored = queue.by_form_key(db, queue.Kind.ASSISTANCE, draft_id) if draft_id else None
+        if stored is not None:
             session.pop("draft", None)
             session["receipt"] = {"kind": "assistance", "id": stored["id"]}
             return redirect(lang_url("public.assistance_done"))

@@ -257,6 +257,7 @@ def submit(
 ) -> Receipt:
     """Store one submission with its orphans, documents and event; retries return the first."""
     at = at or now_utc()
+    form_key = scoped_key(kind, form_key)
     with immediate(db):
         if form_key:
             existing = db.execute(
@@ -340,6 +341,11 @@ def submit(
         return Receipt(submission_id, reference, row["created_at"], answer_from, is_new=True)
 
 
+def scoped_key(kind, form_key: str | None) -> str | None:
+    """A one-time key belongs to one kind of form: the same key sent to another form is new."""
+    return f"{Kind(kind)}:{form_key}" if form_key else None
+
+
 def _unique_reference(db) -> str:
     while True:
         reference = identifiers.new_reference()
@@ -360,8 +366,8 @@ def by_reference(db, reference: str) -> dict | None:
     return _decode(rows[0]) if rows else None
 
 
-def by_form_key(db, form_key: str) -> dict | None:
-    rows = list(db["submissions"].rows_where("form_key = ?", [form_key]))
+def by_form_key(db, kind, form_key: str) -> dict | None:
+    rows = list(db["submissions"].rows_where("form_key = ?", [scoped_key(kind, form_key)]))
     return _decode(rows[0]) if rows else None
 
 

@@ -1,6 +1,7 @@
 """The staff back office: login, the queue, the case, actions, staff entry, users. Thin views."""
 
 import datetime as dt
+import re
 import secrets
 from pathlib import Path
 
@@ -179,9 +180,10 @@ def _filters(kind: Kind) -> listing.Filters:
         # Searches hold names and IDs: kept in the session, never in the URL.
         q=session.get("search", {}).get(str(kind), ""),
         newest_first=args.get("sort") == "newest",
-        page=max(
-            1, min(int(args.get("page", "1")) if args.get("page", "1").isdigit() else 1, 10_000)
-        ),
+        # [0-9] only: str.isdigit() also accepts "²" and "٣", which int() may refuse.
+        page=min(int(args["page"]), 10_000)
+        if re.fullmatch(r"[1-9][0-9]{0,5}", args.get("page", ""))
+        else 1,
         me=actor(),
     )
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import filetype
 from flask_babel import lazy_gettext as _l
 
+from .identifiers import clean_text
+
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_REQUEST_BYTES = 20 * 1024 * 1024
 ALLOWED = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
@@ -68,7 +70,7 @@ def store(file_storage, folder: Path) -> StoredFile:
         out.write(content)
         out.flush()
         os.fsync(out.fileno())
-    name = Path(file_storage.filename or "document").name[:120]
+    name = clean_text(Path(file_storage.filename or "").name)[:120] or "document"
     return StoredFile(
         name, stored_name, content_type, len(content), hashlib.sha256(content).hexdigest()
     )
