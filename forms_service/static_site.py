@@ -3,14 +3,10 @@
 import re
 from pathlib import Path
 
-from flask import request
 from whitenoise import WhiteNoise
 
 # Material's own assets carry a content hash in their names: cache them for a year.
 HASHED = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:css|js)$")
-
-
-APP_PATHS = re.compile(r"^/(en/)?(forms|staff)(/|$)")
 
 
 def _immutable(path, url):
@@ -27,10 +23,8 @@ def init_app(app, site_dir: Path):
     )
 
     def not_found():
-        # The app's own paths answer in their language; the rest get the site's 404 page.
-        page = site_dir / "404.html"
-        if page.exists() and not APP_PATHS.match(request.path):
-            return page.read_text(encoding="utf-8"), 404
+        # Every missing page answers in its path's language, in the site's shell. (The
+        # built 404.html, with both languages, is for web servers that serve site/ alone.)
         from .errors import render_error
 
         return render_error(404)

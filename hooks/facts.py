@@ -49,3 +49,14 @@ def on_post_page(output, page, config):
     # Material's script fetches sitemap.xml beside every <link rel=alternate> (404s in the
     # console); the header's language link carries hreflang instead.
     return ALTERNATE_LINK.sub("", output)
+
+
+def on_post_template(output, template_name, config):
+    # One 404.html serves every path on a plain web server: Arabic first (both languages are
+    # in it), and its language link goes to the English home, not to the last page built.
+    if template_name != "404.html":
+        return output
+    output = re.sub(r'<html lang="[a-z-]+"', '<html lang="ar" dir="rtl"', output, count=1)
+    output = re.sub(r'<body dir="[a-z]+"', '<body dir="rtl"', output, count=1)
+    output = re.sub(r'(<a class="md-header__button portal-lang" href=")[^"]*"', r'\1/en/"', output)
+    return ALTERNATE_LINK.sub("", output)
