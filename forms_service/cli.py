@@ -173,6 +173,24 @@ register_export(main)
 register_privacy(main)
 
 
+# ---------------------------------------------------------------- mail
+
+
+@main.group()
+def outbox():
+    """Confirmation e-mails waiting to be sent."""
+
+
+@outbox.command("send")
+def outbox_send():
+    """Send (or retry) what waits in the outbox; run it from cron when SMTP is set."""
+    from . import mail
+
+    app, database = _db_and_app()
+    sent = mail.send_pending(database, app.config, limit=500)
+    click.echo(f"sent {sent}")
+
+
 # ---------------------------------------------------------------- backups
 
 

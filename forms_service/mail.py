@@ -1,7 +1,7 @@
 """Confirmation e-mails: written to the outbox with the submission, sent after it commits.
 
 A mail failure never loses or blocks a submission: the row stays in the outbox for
-`portal outbox send` to retry.
+`portal outbox send` (run it from cron) to retry.
 """
 
 import logging
@@ -49,7 +49,9 @@ def send_pending(db, config, limit: int = 20) -> int:
     ).fetchall()
     for outbox_id, to_addr, subject, body, reference in rows:
         message = EmailMessage()
-        message["From"] = config.get("PORTAL_SMTP_FROM") or config["PORTAL_SMTP_USER"]
+        message["From"] = (
+            config.get("PORTAL_SMTP_FROM") or config.get("PORTAL_SMTP_USER") or "no-reply@localhost"
+        )
         message["To"] = to_addr
         message["Subject"] = f"{subject} — {format_reference(reference)}" if reference else subject
         message.set_content(body + (f"\n\n{format_reference(reference)}" if reference else ""))

@@ -74,3 +74,23 @@ def test_a_mail_failure_never_loses_the_submission(site_dir, tmp_path, smtp):
 def test_no_smtp_no_mail(client, db, smtp):
     submit_assistance(client, "ar")
     assert smtp.sent == [] and db["outbox"].count == 0
+
+
+def test_portal_outbox_send_retries_what_failed(site_dir, tmp_path, smtp, monkeypatch):
+    from click.testing import CliRunner
+
+    from forms_service.cli import main
+
+    smtp.fail = True
+    app = make_app(tmp_path, **SMTP)
+    submit_assistance(app.test_client(), "en")
+    smtp.fail = False
+    for key, value in {
+        **SMTP,
+        "PORTAL_DB": app.config["PORTAL_DB"],
+        "PORTAL_SECRET_KEY": "t",
+    }.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["outbox", "send"])
+    assert result.exit_code == 0 and "sent 1" in result.output
+    assert len(smtp.sent) == 1 and smtp.sent[0]["From"] == "portal@example.org"
