@@ -49,7 +49,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "crash-test-fixed-secret-key-0123456789abcdef"  # noqa: S105 - a test key
+SECRET_KEY = secrets.token_hex(32)  # one per run: every worker and restart shares it
 FORM = "application/x-www-form-urlencoded"
 SESSION_COOKIE = "portal_session"
 LOCKED = b"database is locked"

@@ -37,63 +37,16 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "load-benchmark-fixed-secret-key-0123456789abcdef"  # noqa: S105 - a test key
+SECRET_KEY = secrets.token_hex(32)  # one per run, shared by the servers it starts
 TIMEOUT = 10.0
 FORM = "application/x-www-form-urlencoded"
 CSRF = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*>')
 VALUE = re.compile(r'\bvalue="([^"]*)"')
 
 # The fields a browser sends, as in tests/forms (valid values: national ID 1000000008, …).
-VOLUNTEER = [
-    ("full_name", "خالد عبدالله"),
-    ("gender", "male"),
-    ("birth_date", "1995-01-15"),
-    ("mobile", "0512345678"),
-    ("email", "khalid@example.com"),
-    ("city", "الجموم"),
-    ("education", "bachelor"),
-    ("skills", "teaching"),
-    ("skills", "it"),
-    ("interests", "تعليم الأطفال"),
-    ("availability-days", "sat"),
-    ("availability-days", "mon"),
-    ("availability-times", "evening"),
-    ("hours_per_week", "6"),
-    ("experience", ""),
-    ("national_volunteer_id", ""),
-    ("consent", "y"),
-    ("website", ""),
-]
-ASSISTANCE = [
-    ("full_name", "فاطمة محمد أحمد الزهراني"),
-    ("national_id", "1000000008"),
-    ("birth_date", "1985-04-02"),
-    ("nationality", "saudi"),
-    ("mobile", "0512345678"),
-    ("email", "fatima@example.com"),
-    ("city", "الجموم"),
-    ("district", "حي النزهة"),
-    ("marital_status", "widowed"),
-    ("relation_to_orphans", "mother"),
-    ("family_size", "4"),
-    ("orphans-0-name", "سارة محمد أحمد"),
-    ("orphans-0-birth_date", "2015-03-27"),
-    ("orphans-0-gender", "female"),
-    ("orphans-0-school_stage", "primary"),
-    ("orphans-1-name", "عمر محمد أحمد"),
-    ("orphans-1-birth_date", "2018-09-01"),
-    ("orphans-1-gender", "male"),
-    ("orphans-1-school_stage", "kindergarten"),
-    ("monthly_income", "2500"),
-    ("income_sources", "social_security"),
-    ("income_sources", "alimony"),
-    ("housing", "rented"),
-    ("support_type", "financial"),
-    ("support_type", "education"),
-    ("description", "نحتاج دعمًا لتعليم الأطفال."),
-    ("website", ""),
-    ("action", "continue"),
-]
+# The fields a browser sends: one list, shared with the crash test.
+from crashlib import ASSISTANCE, VOLUNTEER  # noqa: E402 - bench/ is on sys.path when run
+
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 DOCUMENTS = [
