@@ -37,7 +37,15 @@ from forms_service.facts import facts
 from forms_service.identifiers import normalise_mobile
 from forms_service.uploads import ALLOWED
 from tests.conftest import make_app
-from tests.forms.helpers import PDF, PNG, assistance_data, hidden_fields, submit_assistance
+from tests.forms.helpers import (
+    PDF,
+    PNG,
+    assistance_data,
+    feedback_data,
+    hidden_fields,
+    submit_assistance,
+    volunteer_data,
+)
 
 PLAN = {
     "assistance": 220,
@@ -612,42 +620,6 @@ def uploads_complete():
 
 
 # ---------------------------------------------------------------- volunteer and survey
-
-
-def volunteer_data(**changes) -> dict:
-    data = {
-        "full_name": "خالد عبدالله",
-        "gender": "male",
-        "birth_date": "1995-01-15",
-        "mobile": "+٩٦٦٥٠٠٠٠٠٠٠٠",
-        "email": "khalid@example.com",
-        "city": "الجموم",
-        "education": "bachelor",
-        "skills": ["teaching", "it"],
-        "interests": "تعليم الأطفال",
-        "availability-days": ["sat", "mon"],
-        "availability-times": ["evening"],
-        "hours_per_week": "٦",
-        "experience": "",
-        "national_volunteer_id": "",
-        "consent": "y",
-    }
-    data.update(changes)
-    return data
-
-
-def feedback_data(**changes) -> dict:
-    data = {
-        "reference": "",
-        "channel": "website",
-        "rating_courtesy": "5",
-        "rating_clarity": "4",
-        "rating_speed": "3",
-        "rating_overall": "4",
-        "comments": "شكرًا",
-    }
-    data.update(changes)
-    return data
 
 
 VOLUNTEER_NAMES = sorted({*volunteer_data(), "form_key", "website", "csrf_token"})

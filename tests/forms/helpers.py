@@ -62,6 +62,42 @@ def assistance_data(**changes) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
+def volunteer_data(**changes) -> dict:
+    data = {
+        "full_name": "خالد عبدالله",
+        "gender": "male",
+        "birth_date": "1995-01-15",
+        "mobile": "+٩٦٦٥٠٠٠٠٠٠٠٠",
+        "email": "khalid@example.com",
+        "city": "الجموم",
+        "education": "bachelor",
+        "skills": ["teaching", "it"],
+        "interests": "تعليم الأطفال",
+        "availability-days": ["sat", "mon"],
+        "availability-times": ["evening"],
+        "hours_per_week": "٦",
+        "experience": "",
+        "national_volunteer_id": "",
+        "consent": "y",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def feedback_data(**changes) -> dict:
+    data = {
+        "reference": "",
+        "channel": "website",
+        "rating_courtesy": "5",
+        "rating_clarity": "4",
+        "rating_speed": "3",
+        "rating_overall": "4",
+        "comments": "شكرًا",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
 def documents(**overrides):
     files = {
         "documents-id_card": (io.BytesIO(PDF), "هوية.pdf"),

@@ -15,11 +15,13 @@ from tests.forms.helpers import (
     assistance_data,
     documents,
     errors_in,
+    feedback_data,
     get_form,
     prefix,
     reference_on,
     submit_assistance,
     summary_links,
+    volunteer_data,
 )
 
 ARABIC = re.compile(r"[\u0621-\u064A]")
@@ -28,42 +30,6 @@ ARABIC = re.compile(r"[\u0621-\u064A]")
 def count(db, kind=None):
     where = f" WHERE kind = '{kind}'" if kind else ""
     return db.execute(f"SELECT count(*) FROM submissions{where}").fetchone()[0]  # noqa: S608
-
-
-def volunteer_data(**changes):
-    data = {
-        "full_name": "خالد عبدالله",
-        "gender": "male",
-        "birth_date": "1995-01-15",
-        "mobile": "+٩٦٦٥٠٠٠٠٠٠٠٠",
-        "email": "khalid@example.com",
-        "city": "الجموم",
-        "education": "bachelor",
-        "skills": ["teaching", "it"],
-        "interests": "تعليم الأطفال",
-        "availability-days": ["sat", "mon"],
-        "availability-times": ["evening"],
-        "hours_per_week": "٦",
-        "experience": "",
-        "national_volunteer_id": "",
-        "consent": "y",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def feedback_data(**changes):
-    data = {
-        "reference": "",
-        "channel": "website",
-        "rating_courtesy": "5",
-        "rating_clarity": "4",
-        "rating_speed": "3",
-        "rating_overall": "4",
-        "comments": "شكرًا",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def post_form(client, url, data):
