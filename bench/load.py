@@ -15,12 +15,10 @@ Bounded: it stops itself (servers included) after --time-limit seconds whatever 
 
 import argparse
 import collections
-import datetime as dt
 import http.client
 import itertools
 import math
 import os
-import platform
 import re
 import secrets
 import shutil
@@ -45,7 +43,7 @@ VALUE = re.compile(r'\bvalue="([^"]*)"')
 
 # The fields a browser sends, as in tests/forms (valid values: national ID 1000000008, …).
 # The fields a browser sends: one list, shared with the crash test.
-from crashlib import ASSISTANCE, VOLUNTEER  # noqa: E402 - bench/ is on sys.path when run
+from crashlib import ASSISTANCE, VOLUNTEER, code_version, machine  # noqa: E402 - bench/ on sys.path
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -513,34 +511,6 @@ class Servers:
 
 
 # ---------------------------------------------------------------- report
-
-
-def machine() -> str:
-    import gunicorn
-
-    return (
-        f"Run on {dt.date.today().isoformat()}, machine `{platform.node()}`: "
-        f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
-        f"{'.'.join(platform.release().split('.')[:2])}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, gunicorn {gunicorn.__version__}."
-    )
-
-
-def code_version() -> str:
-    """The commit measured, and whether the service had uncommitted changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "forms_service"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return f"{commit or 'unknown'}{' with uncommitted changes in forms_service/' if dirty else ''}"
 
 
 def table(phases: list[Phase]) -> str:
