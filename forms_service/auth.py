@@ -4,6 +4,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import time
@@ -15,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .db import immediate
 from .identifiers import clean_number
 from .queue import Event, Role, iso, now_utc, record
+from .ratelimit import client_key
 
 MIN_PASSWORD = 12
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
@@ -22,6 +24,7 @@ ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
 THROTTLE_WINDOW = 15 * 60
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
+MAX_CODE_FAILURES = 5  # wrong second-factor codes per account in a throttle window
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
@@ -126,39 +129,52 @@ def clear_totp(db, username: str, *, actor: str) -> None:
 # ---------------------------------------------------------------- login
 
 
-def _throttle_keys(username: str, address: str, secret: str) -> list[tuple[str, int]]:
-    def key(kind, value):
-        return hmac.new(secret.encode(), f"login\0{kind}\0{value}".encode(), "sha256").hexdigest()[
-            :32
-        ]
+def _key(secret: str, kind: str, value: str) -> str:
+    """A keyed hash: counters never hold a user name or an address."""
+    return hmac.new(secret.encode(), f"login\0{kind}\0{value}".encode(), "sha256").hexdigest()[:32]
 
+
+def _window(now: float | None = None) -> int:
+    return int((now or time.time()) // THROTTLE_WINDOW) * THROTTLE_WINDOW
+
+
+def _throttle_keys(username: str, address: str, secret: str) -> list[tuple[str, int]]:
     return [
-        (key("user", username.lower()), MAX_FAILURES_PER_ACCOUNT),
-        (key("addr", address), MAX_FAILURES_PER_ADDRESS),
+        (_key(secret, "user", username.lower()), MAX_FAILURES_PER_ACCOUNT),
+        (_key(secret, "addr", client_key(address)), MAX_FAILURES_PER_ADDRESS),
     ]
+
+
+def _count(db, key: str, window: int) -> int:
+    row = db.execute(
+        "SELECT count FROM rate_limits WHERE key = ? AND window_start = ?", [key, window]
+    ).fetchone()
+    return row[0] if row else 0
+
+
+def _bump(db, key: str, window: int, at_least: int = 1) -> int:
+    """Add one to a counter (or raise it to at_least); inside the caller's transaction."""
+    return db.execute(
+        "INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, ?) "
+        "ON CONFLICT (key, window_start) DO UPDATE SET count = max(count + 1, excluded.count) "
+        "RETURNING count",
+        [key, window, at_least],
+    ).fetchone()[0]
 
 
 def throttled(db, username: str, address: str, secret: str, now: float | None = None) -> bool:
     """True when this account or this address failed too often lately (shared by all workers)."""
-    window = int((now or time.time()) // THROTTLE_WINDOW) * THROTTLE_WINDOW
-    for key, limit in _throttle_keys(username, address, secret):
-        row = db.execute(
-            "SELECT count FROM rate_limits WHERE key = ? AND window_start = ?", [key, window]
-        ).fetchone()
-        if row and row[0] >= limit:
-            return True
-    return False
+    window = _window(now)
+    return any(
+        _count(db, key, window) >= limit for key, limit in _throttle_keys(username, address, secret)
+    )
 
 
 def _failed(db, username: str, address: str, secret: str) -> None:
-    window = int(time.time() // THROTTLE_WINDOW) * THROTTLE_WINDOW
+    window = _window()
     with immediate(db):
         for key, _limit in _throttle_keys(username, address, secret):
-            db.execute(
-                "INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1",
-                [key, window],
-            )
+            _bump(db, key, window)
         # What was typed as a user name may be a password or an ID: it is not recorded.
         record(db, Event("login_failed", "anonymous"))
 
@@ -210,7 +226,7 @@ def session_user(db, token: str | None, now: dt.datetime | None = None) -> dict 
     rows = list(
         db.query(
             "SELECT s.token_hash, s.created_at AS session_created, s.last_seen, "
-            "s.second_factor_ok, u.username, u.role, u.totp_secret "
+            "s.second_factor_ok, s.searches, u.username, u.role, u.totp_secret "
             "FROM staff_sessions s JOIN staff u ON u.username = s.username "
             "WHERE s.token_hash = ? AND u.active = 1",
             [_hash_token(token)],
@@ -250,7 +266,28 @@ def second_factor_done(db, token: str) -> None:
         )
 
 
+def searches(user: dict) -> dict:
+    """The search words of this session, by list (kept on the server, never in a cookie)."""
+    try:
+        value = json.loads(user.get("searches") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def save_searches(db, token: str, words: dict) -> None:
+    with immediate(db):
+        db.execute(
+            "UPDATE staff_sessions SET searches = ? WHERE token_hash = ?",
+            [json.dumps(words, ensure_ascii=False), _hash_token(token)],
+        )
+
+
 # ---------------------------------------------------------------- TOTP
+
+
+class CodeLockout(Exception):
+    """Too many wrong codes for this account: the half-signed-in session was ended."""
 
 
 def new_totp_secret() -> str:
@@ -261,23 +298,116 @@ def totp_uri(secret: str, username: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
 
 
-def verify_totp(db, username: str, code: str, secret: str | None = None) -> bool:
-    """Check a code; each time step is accepted once (a code works once)."""
-    user = get_user(db, username)
-    secret = secret or (user and user["totp_secret"])
+def _matching_step(secret: str, code: str | None, now: float | None = None) -> int | None:
+    """The time step whose code this is (one step of clock drift either way), or None."""
     code = clean_number(code or "")
-    if not user or not secret or not re.fullmatch(r"[0-9]{6}", code):
-        return False
+    if not re.fullmatch(r"[0-9]{6}", code):
+        return None
     totp = pyotp.TOTP(secret)
-    now = time.time()
-    for offset in (0, -1, 1):  # one step of clock drift either way
+    now = now or time.time()
+    for offset in (0, -1, 1):
         step = int(now // totp.interval) + offset
         if hmac.compare_digest(totp.at(step * totp.interval), code):
-            with immediate(db):
-                used = db.execute(
-                    "UPDATE staff SET totp_last_step = ?, totp_secret = ? WHERE username = ? "
-                    "AND (totp_last_step IS NULL OR totp_last_step < ?)",
-                    [step, secret, username, step],
-                ).rowcount
-            return bool(used)
+            return step
+    return None
+
+
+def codes_locked(db, username: str, secret: str) -> bool:
+    """True while this account has had too many wrong codes (shared by every worker)."""
+    return _count(db, _key(secret, "code", username.lower()), _window()) >= MAX_CODE_FAILURES
+
+
+def _code_failed(db, username: str, secret: str) -> bool:
+    """Count a wrong code; at the limit, lock codes and password sign-in for the window."""
+    window = _window()
+    with immediate(db):
+        count = _bump(db, _key(secret, "code", username.lower()), window)
+        record(db, Event("code_failed", username))
+        if count >= MAX_CODE_FAILURES:
+            _bump(db, _key(secret, "user", username.lower()), window, MAX_FAILURES_PER_ACCOUNT)
+            record(db, Event("second_factor_locked", username))
+    return count >= MAX_CODE_FAILURES
+
+
+def check_code(db, username: str, code: str | None, *, secret: str) -> bool:
+    """Check a sign-in code against the account's own authenticator; each code works once.
+
+    Wrong codes are counted per account; at the limit `CodeLockout` is raised and even
+    the right code is refused until the window ends.
+    """
+    user = get_user(db, username)
+    if not user or not user["totp_secret"]:
+        return False
+    if codes_locked(db, username, secret):
+        raise CodeLockout
+    step = _matching_step(user["totp_secret"], code)
+    if step is not None and _use_step(db, username, step):
+        return True
+    if _code_failed(db, username, secret):
+        raise CodeLockout
     return False
+
+
+def _use_step(db, username: str, step: int) -> bool:
+    with immediate(db):
+        return bool(
+            db.execute(
+                "UPDATE staff SET totp_last_step = ? WHERE username = ? "
+                "AND (totp_last_step IS NULL OR totp_last_step < ?)",
+                [step, username, step],
+            ).rowcount
+        )
+
+
+def pending_secret(db, token: str) -> str:
+    """The secret this session is enrolling: made once and kept on the server, never sent
+    back by the browser."""
+    token_hash = _hash_token(token)
+    with immediate(db):
+        row = db.execute(
+            "SELECT totp_pending FROM staff_sessions WHERE token_hash = ?", [token_hash]
+        ).fetchone()
+        if row and row[0]:
+            return row[0]
+        secret = new_totp_secret()
+        db.execute(
+            "UPDATE staff_sessions SET totp_pending = ? WHERE token_hash = ?", [secret, token_hash]
+        )
+    return secret
+
+
+def enrol_totp(db, token: str, username: str, code: str | None, *, secret: str) -> bool:
+    """Turn on (or replace) the account's authenticator with this session's pending secret.
+
+    The caller checks who may enrol. On success the session has passed the second factor,
+    every other session of the user ends and the event is recorded.
+    """
+    token_hash = _hash_token(token)
+    row = db.execute(
+        "SELECT totp_pending FROM staff_sessions WHERE token_hash = ? AND username = ?",
+        [token_hash, username],
+    ).fetchone()
+    pending = row[0] if row else None
+    step = _matching_step(pending, code) if pending else None
+    if step is None:
+        if codes_locked(db, username, secret) or _code_failed(db, username, secret):
+            raise CodeLockout
+        return False
+    with immediate(db):
+        had = db.execute("SELECT totp_secret FROM staff WHERE username = ?", [username]).fetchone()
+        db.execute(
+            "UPDATE staff SET totp_secret = ?, totp_last_step = ? WHERE username = ?",
+            [pending, step, username],
+        )
+        db.execute(
+            "UPDATE staff_sessions SET totp_pending = NULL, second_factor_ok = 1 "
+            "WHERE token_hash = ?",
+            [token_hash],
+        )
+        db.execute(
+            "DELETE FROM staff_sessions WHERE username = ? AND token_hash != ?",
+            [username, token_hash],
+        )
+        action = "totp_replaced" if had and had[0] else "totp_enrolled"
+        record(db, Event(action, username, detail={"username": username}))
+    return True

@@ -29,6 +29,13 @@ def from_environment(overrides: dict | None = None) -> dict:
         "PORTAL_SITE": os.environ.get("PORTAL_SITE", str(ROOT / "site")),
         "PORTAL_RATE_LIMIT": os.environ.get("PORTAL_RATE_LIMIT", "10/hour"),
         "PORTAL_ANSWER_DAYS": int(os.environ.get("PORTAL_ANSWER_DAYS", "14")),
+        # Saves of a support request in progress (each may carry uploads), per client address.
+        "PORTAL_DRAFT_RATE_LIMIT": os.environ.get("PORTAL_DRAFT_RATE_LIMIT", "60/hour"),
+        # All documents of requests in progress together, in MB: past it, "try again later".
+        "PORTAL_DRAFTS_MAX_MB": int(os.environ.get("PORTAL_DRAFTS_MAX_MB", "2048")),
+        # Cookies Secure with a __Host- name: "auto" (when the request came over HTTPS),
+        # "1" (always: TLS ends at a proxy that does not say so) or "0" (never).
+        "PORTAL_SECURE_COOKIES": os.environ.get("PORTAL_SECURE_COOKIES", "auto"),
         # Reverse proxies in front of the app (nginx: 1): client address and HTTPS from them.
         "PORTAL_PROXIES": int(os.environ.get("PORTAL_PROXIES", "0")),
         **{

@@ -270,3 +270,28 @@ def m003_events_outlive_cases(db):
             """,
         ],
     )
+
+
+M004 = [
+    # Two-step sign-in: a secret being enrolled is kept here, never taken from a form.
+    "ALTER TABLE staff_sessions ADD COLUMN totp_pending TEXT",
+    # Staff search words (names, IDs) live on the server, never in a cookie.
+    "ALTER TABLE staff_sessions ADD COLUMN searches TEXT NOT NULL DEFAULT '{}'",
+    """
+    -- A confirmation page shown for a short time after a submission: the browser holds
+    -- only a random token; this row says which submission it may see.
+    CREATE TABLE receipts (
+        token_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        submission_id INTEGER NOT NULL REFERENCES submissions (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX receipts_created ON receipts (created_at)",
+    "CREATE INDEX drafts_updated ON drafts (updated_at)",
+]
+
+
+@migrations()
+def m004_server_side_secrets(db):
+    _run(db, M004)

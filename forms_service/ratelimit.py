@@ -5,6 +5,7 @@ The address itself is never stored: only a keyed hash of it, per fixed time wind
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import time
 
@@ -23,13 +24,29 @@ def parse(spec: str) -> tuple[int, int] | None:
     return int(match[1]), PERIODS[match[2]]
 
 
+def client_key(address: str) -> str:
+    """What counts as one client: the address, or its /64 network for IPv6 (one household or
+    phone gets a whole /64, and can change addresses inside it at will)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def allow(db, *, scope: str, client: str, spec: str, secret: str, now: float | None = None) -> bool:
     """Count one hit for this client and scope; False once the window's limit is passed."""
     limit = parse(spec)
     if limit is None:
         return True
     count, seconds = limit
-    key = hmac.new(secret.encode(), f"{scope}\0{client}".encode(), hashlib.sha256).hexdigest()[:32]
+    key = hmac.new(
+        secret.encode(), f"{scope}\0{client_key(client)}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
     window = int((now or time.time()) // seconds) * seconds
     with immediate(db):
         hits = db.execute(

@@ -5,6 +5,7 @@ import re
 import secrets
 from pathlib import Path
 
+import segno
 from flask import (
     Blueprint,
     abort,
@@ -38,6 +39,7 @@ from .staff_forms import (
     NoteForm,
     PasswordForm,
     StaffEntryForm,
+    TotpReplaceForm,
     TransitionForm,
     UserAddForm,
     UserUpdateForm,
@@ -74,27 +76,45 @@ def login():
             if user is None:
                 error = _("The user name or password is not right.")
             else:
-                auth.end_session(db, request.cookies.get(staff_session.COOKIE))
+                auth.end_session(db, staff_session.token())
                 token = auth.start_session(
                     db, user["username"], second_factor_ok=not auth.needs_second_factor(user)
                 )
                 target = staff_session.safe_next(request.args.get("next")) or lang_url(
                     "staff.index"
                 )
+                session.clear()  # nothing of an earlier visit carries over into the back office
                 return staff_session.set_cookie(redirect(target), token)
     status = 400 if (error or form.errors) else 200
     return render_template("staff/login.html", form=form, error=error), status
+
+
+def _locked_out():
+    """Too many wrong codes: the half session ends; signing in again waits for the window."""
+    auth.end_session(get_db(), staff_session.token())
+    session.clear()
+    flash(_("Too many wrong codes. Wait 15 minutes, then sign in again."), "error")
+    return staff_session.clear_cookie(redirect(lang_url("staff.login")))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
 def login_code():
     if g.staff is None:
         return redirect(lang_url("staff.login"))
+    if not g.staff["totp_secret"]:
+        return redirect(lang_url("staff.totp"))
     form = CodeForm()
     error = None
     if form.validate_on_submit():
-        if auth.verify_totp(get_db(), g.staff["username"], form.code.data):
-            auth.second_factor_done(get_db(), request.cookies[staff_session.COOKIE])
+        db = get_db()
+        try:
+            ok = auth.check_code(
+                db, actor(), form.code.data, secret=current_app.config["SECRET_KEY"]
+            )
+        except auth.CodeLockout:
+            return _locked_out()
+        if ok:
+            auth.second_factor_done(db, staff_session.token())
             return redirect(lang_url("staff.index"))
         error = _("The code is not right, or was already used. Wait for the next code.")
     return render_template("staff/code.html", form=form, error=error), 400 if error else 200
@@ -102,34 +122,59 @@ def login_code():
 
 @bp.route("/totp", methods=["GET", "POST"])
 def totp():
-    """Enrol an authenticator app (required for administrators)."""
-    import segno
+    """Enrol an authenticator app (required for administrators), or replace one.
 
-    secret = request.form.get("secret") or auth.new_totp_secret()
-    form = CodeForm()
+    The secret is made and kept on the server for this session. Replacing an existing
+    authenticator needs the password and a code from the current one (the guard lets a
+    half-signed-in session here only when the account has none).
+    """
+    db = get_db()
+    replacing = bool(g.staff["totp_secret"])
+    form = TotpReplaceForm() if replacing else CodeForm()
+    secret = auth.pending_secret(db, staff_session.token())
+    key = current_app.config["SECRET_KEY"]
     error = None
     if form.validate_on_submit():
-        if auth.verify_totp(get_db(), actor(), form.code.data, secret=secret):
-            auth.second_factor_done(get_db(), request.cookies[staff_session.COOKIE])
-            flash(_("Two-step sign-in is on."))
-            return redirect(lang_url("staff.index"))
-        error = _("The code is not right. Check the time on your phone and try again.")
+        try:
+            error = _replace_check(db, form, key) if replacing else None
+            if error is None:
+                if auth.enrol_totp(db, staff_session.token(), actor(), form.code.data, secret=key):
+                    flash(_("Two-step sign-in is on."))
+                    return redirect(lang_url("staff.index"))
+                error = _("The code is not right. Check the time on your phone and try again.")
+        except auth.CodeLockout:
+            return _locked_out()
+    return render_template(
+        "staff/totp.html", form=form, secret=secret, qr=_qr(secret), error=error
+    ), 400 if (error or form.errors) else 200
+
+
+def _replace_check(db, form, key) -> str | None:
+    """Replacing an authenticator: the password, then a code from the current one."""
+    if auth.throttled(db, actor(), _client(), key):
+        return _("Too many failed attempts. Wait 15 minutes and try again.")
+    if not auth.authenticate(db, actor(), form.password.data, _client(), key):
+        return _("The current password is not right.")
+    if not auth.check_code(db, actor(), form.current_code.data, secret=key):
+        return _("The code from your current app is not right, or was already used.")
+    return None
+
+
+def _qr(secret: str) -> str:
     uri = auth.totp_uri(
         secret, actor(), current_app.config.get("PORTAL_TOTP_ISSUER", "Jamoum Orphan Care")
     )
-    qr = segno.make(uri, error="m").svg_inline(
+    return segno.make(uri, error="m").svg_inline(
         scale=4, title=_("QR code for the authenticator app")
     )
-    return render_template(
-        "staff/totp.html", form=form, secret=secret, qr=qr, error=error
-    ), 400 if error else 200
 
 
 @bp.post("/logout")
 def logout():
     if not ActionForm().validate():
         abort(400)
-    auth.end_session(get_db(), request.cookies.get(staff_session.COOKIE), actor())
+    auth.end_session(get_db(), staff_session.token(), actor())
+    session.clear()
     return staff_session.clear_cookie(redirect(lang_url("staff.login")))
 
 
@@ -139,14 +184,16 @@ def password():
     error = None
     if form.validate_on_submit():
         db = get_db()
-        if auth.authenticate(
-            db, actor(), form.current.data, _client(), current_app.config["SECRET_KEY"]
-        ):
+        key = current_app.config["SECRET_KEY"]
+        if auth.throttled(db, actor(), _client(), key):
+            error = _("Too many failed attempts. Wait 15 minutes and try again.")
+        elif auth.authenticate(db, actor(), form.current.data, _client(), key):
             auth.set_password(db, actor(), form.new.data, actor=actor())
             token = auth.start_session(db, actor(), second_factor_ok=True)
             flash(_("Your password was changed. Other sessions were signed out."))
             return staff_session.set_cookie(redirect(lang_url("staff.index")), token)
-        error = _("The current password is not right.")
+        else:
+            error = _("The current password is not right.")
     return render_template("staff/password.html", form=form, error=error), 400 if (
         error or form.errors
     ) else 200
@@ -177,8 +224,8 @@ def _filters(kind: Kind) -> listing.Filters:
         since=day("since"),
         until=day("until"),
         channel=args.get("channel", ""),
-        # Searches hold names and IDs: kept in the session, never in the URL.
-        q=session.get("search", {}).get(str(kind), ""),
+        # Searches hold names and IDs: kept in the server-side session, never in a URL or cookie.
+        q=auth.searches(g.staff).get(str(kind), ""),
         newest_first=args.get("sort") == "newest",
         # [0-9] only: str.isdigit() also accepts "²" and "٣", which int() may refuse.
         page=min(int(args["page"]), 10_000)
@@ -211,13 +258,13 @@ def _search_redirect(kind: Kind):
     if not ActionForm().validate():
         abort(400)
     form = request.form
-    searches = dict(session.get("search", {}))
+    searches = auth.searches(g.staff)
     if form.get("clear"):
         searches.pop(str(kind), None)
-        session["search"] = searches
+        auth.save_searches(get_db(), staff_session.token(), searches)
         return redirect(lang_url("staff.queue", kind=kind))
     searches[str(kind)] = form.get("q", "")[:100]
-    session["search"] = searches
+    auth.save_searches(get_db(), staff_session.token(), searches)
     keep = {
         k: form.get(k)
         for k in ("state", "assigned", "overdue", "since", "until", "channel", "sort")
@@ -476,7 +523,8 @@ def users():
 @bp.post("/users/<username>")
 def user_update(username):
     db = get_db()
-    if auth.get_user(db, username) is None:
+    user = auth.get_user(db, username)
+    if user is None:
         abort(404)
     form = UserUpdateForm(prefix=username)
     if not form.validate():
@@ -484,8 +532,13 @@ def user_update(username):
     if username == actor() and (form.role.data != "admin" or not form.active.data):
         flash(_("You cannot remove your own administrator access."), "error")
         return redirect(lang_url("staff.users"))
-    auth.set_role(db, username, form.role.data, actor=actor())
-    auth.set_active(db, username, form.active.data, actor=actor())
+    # Only what changed is written (and recorded); each change ends the user's sessions.
+    if form.role.data != user["role"]:
+        auth.set_role(db, username, form.role.data, actor=actor())
+    if form.active.data != bool(user["active"]):
+        auth.set_active(db, username, form.active.data, actor=actor())
+    if form.reset_totp.data and user["totp_secret"]:
+        auth.clear_totp(db, username, actor=actor())
     flash(_("User %(name)s updated.", name=username))
     return redirect(lang_url("staff.users"))
 

@@ -49,6 +49,21 @@ class CodeForm(FlaskForm):
     )
 
 
+class TotpReplaceForm(CodeForm):
+    """Move two-step sign-in to another app: the password and a code from the current app."""
+
+    password = PasswordField(
+        _l("Your password"),
+        [Required(_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password", "dir": "ltr"},
+    )
+    current_code = NumberTextField(
+        _l("Code from the app you use now"),
+        [Required(_l("Enter the 6-digit code from the app you use now."))],
+        render_kw={"autocomplete": "one-time-code"},
+    )
+
+
 def _password_rules(form, field):
     if len(field.data or "") < MIN_PASSWORD:
         raise ValidationError(_l("Use at least %(num)d characters.", num=MIN_PASSWORD))
@@ -129,6 +144,7 @@ class UserAddForm(FlaskForm):
 class UserUpdateForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     active = BooleanField(_l("Active"))
+    reset_totp = BooleanField(_l("Remove two-step sign-in"))
 
 
 def _entry_channels(lang):

@@ -2,19 +2,22 @@
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, redirect, request
+from flask import abort, g, redirect, request
 
 from . import auth
 from .db import get_db
 from .i18n import lang_url
+from .security import secure_cookies
 
 COOKIE = "portal_staff"
+SECURE_COOKIE = "__Host-portal_staff"  # over HTTPS: Secure, this host only, path /
 
 # Every staff endpoint and the roles that may open it. A route missing here is refused
 # (and a test fails), so a new page cannot ship without a rule.
 EVERYONE = frozenset({"officer", "researcher", "committee", "admin"})
 PUBLIC = frozenset({"login", "login_code"})
-HALF_LOGGED_IN = frozenset({"totp", "logout"})  # allowed before the second factor
+# Allowed before the second factor: signing out, and enrolling one when the account has none.
+HALF_LOGGED_IN = frozenset({"totp", "logout"})
 ACCESS = {
     "index": EVERYONE,
     "dashboard": EVERYONE,
@@ -52,17 +55,34 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def cookie_name() -> str:
+    return SECURE_COOKIE if secure_cookies() else COOKIE
+
+
+def token() -> str | None:
+    """This browser's staff session token, from the cookie of this scheme."""
+    return request.cookies.get(cookie_name())
+
+
+def half_signed_in() -> bool:
+    """Passed the password, not yet the second factor this account needs."""
+    return auth.needs_second_factor(g.staff) and not g.staff["second_factor_ok"]
+
+
 def load_and_guard():
     """before_request of the staff blueprint."""
     db = get_db()
-    g.staff = auth.session_user(db, request.cookies.get(COOKIE))
+    g.staff = auth.session_user(db, token())
     view = view_name()
     if view in PUBLIC:
         return None
     if g.staff is None:
         return redirect(lang_url("staff.login", next=request.full_path.rstrip("?")))
-    if auth.needs_second_factor(g.staff) and not g.staff["second_factor_ok"]:
-        if view not in HALF_LOGGED_IN:
+    if half_signed_in():
+        # Before the code, an account that has an authenticator may only type its code:
+        # enrolling another one would replace the owner's (and skip the second factor).
+        replacing = view == "totp" and g.staff["totp_secret"]
+        if view not in HALF_LOGGED_IN or replacing:
             target = "staff.login_code" if g.staff["totp_secret"] else "staff.totp"
             return redirect(lang_url(target))
         return None
@@ -71,20 +91,15 @@ def load_and_guard():
     return None
 
 
-def set_cookie(response, token: str):
+def set_cookie(response, value: str):
     response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure or current_app.config.get("PORTAL_SECURE_COOKIES", False),
-        path="/",
+        cookie_name(), value, httponly=True, samesite="Lax", secure=secure_cookies(), path="/"
     )
     return response
 
 
 def clear_cookie(response):
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(cookie_name(), path="/", secure=secure_cookies(), samesite="Lax")
     return response
 
 

@@ -163,3 +163,40 @@ def test_axe_on_every_staff_page(browser, live_server, staff, axe, lang, screens
         screenshot(page, "case")
         page.click("a[href$='/print']")
         no_violations(page, axe)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_administrator_cuts_off_a_leaver_and_changes_a_role(
+    browser, live_server, staff, axe, lang, screenshot
+):
+    """Security review, finding 5: done from the users page, as an administrator would."""
+    prefix = "/en" if lang == "en" else ""
+    leaver, mover = f"b-leaver-{lang}", f"b-mover-{lang}"
+    for name in (leaver, mover):
+        if not auth.get_user(staff, name):
+            auth.add_user(staff, name, "officer", PASSWORD, actor="test")
+    leavers_page = sign_in(browser, live_server, leaver, prefix)
+    page = sign_in(browser, live_server, "b-admin", prefix, database=staff)
+    page.goto(f"{live_server}{prefix}/staff/users")
+    no_violations(page, axe)
+    page.uncheck(f"#{leaver}-active")
+    page.click(f"form[action$='/users/{leaver}'] button[type=submit]")
+    page.wait_for_selector(".notice--success")
+    expected = "updated" if lang == "en" else "حُدّثت"
+    assert expected in page.inner_text(".notice--success")
+    page.select_option(f"#{mover}-role", "researcher")
+    page.click(f"form[action$='/users/{mover}'] button[type=submit]")
+    page.wait_for_selector(".notice--success")
+    screenshot(page, "users")
+    no_violations(page, axe)
+    rows = {
+        row[0]: (row[1], row[2])
+        for row in staff.execute(
+            "SELECT username, role, active FROM staff WHERE username IN (?, ?)", [leaver, mover]
+        )
+    }
+    assert rows == {leaver: ("officer", 0), mover: ("researcher", 1)}
+    assert not page.is_checked(f"#{leaver}-active")
+    # The leaver's open session is over.
+    leavers_page.goto(f"{live_server}{prefix}/staff/assistance/")
+    assert re.search(r"/staff/login", leavers_page.url)

@@ -155,20 +155,21 @@ def test_admins_must_enrol_a_second_factor(app, staff_db):
     response = client.get("/staff/assistance/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/staff/totp")
     page = client.get("/staff/totp").get_data(as_text=True)
-    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
+    secret = re.search(r'<code dir="ltr" translate="no">([A-Z2-7]+)</code>', page).group(1)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = client.post(
-        "/staff/totp",
-        data={"csrf_token": token, "secret": secret, "code": pyotp.TOTP(secret).now()},
+        "/staff/totp", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()}
     )
     assert response.status_code == 302
     assert client.get("/staff/users").status_code == 200
+    stored = staff_db.execute("SELECT totp_secret FROM staff WHERE username = 'newadmin'")
+    assert stored.fetchone()[0] == secret
 
 
 def test_a_totp_code_works_once(app, staff_db):
     code = pyotp.TOTP(TOTP_SECRET).now()
-    assert auth.verify_totp(staff_db, "admin", code)
-    assert not auth.verify_totp(staff_db, "admin", code)
+    assert auth.check_code(staff_db, "admin", code, secret="test-only-key")
+    assert not auth.check_code(staff_db, "admin", code, secret="test-only-key")
     client = app.test_client()
     sign_in_page = client.get("/staff/login")
     token = re.search(
@@ -223,3 +224,46 @@ def test_the_back_office_speaks_english_under_en(signed_in):
     html = client.get("/staff/assistance/").get_data(as_text=True)
     assert '<html lang="ar" dir="rtl"' in html and "طلبات الدعم" in html
     assert "Support requests" not in html
+
+
+@pytest.mark.parametrize("has_authenticator", [True, False], ids=["enrolled", "not-enrolled"])
+def test_a_password_only_session_opens_nothing_but_its_second_factor(
+    app, staff_db, a_case, has_authenticator
+):
+    """Every staff route, every method, with a valid CSRF token, from a session that has
+    passed the password but not the code: only the second-factor page (and sign-out)."""
+    username = "admin" if has_authenticator else "fresh-admin"
+    if not has_authenticator:
+        auth.add_user(staff_db, username, "admin", PASSWORD, actor="test")
+    client = app.test_client()
+    assert sign_in(client, username) is not None
+    if has_authenticator:  # sign_in typed the code for "admin": start again, password only
+        client = app.test_client()
+        page = client.get("/staff/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        client.post(
+            "/staff/login", data={"csrf_token": token, "username": username, "password": PASSWORD}
+        )
+    second = "/staff/login/code" if has_authenticator else "/staff/totp"
+    token = csrf_of(client, second)
+    before = staff_db.execute("SELECT count(*) FROM events").fetchone()[0]
+    for rule in staff_rules(app):
+        view = rule.endpoint.rpartition(".")[2]
+        if view in staff_session.PUBLIC or view == "logout":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url_of(rule), method=method, data={"csrf_token": token})
+            if view == "totp" and not has_authenticator:
+                assert response.status_code == (200 if method == "GET" else 400), method
+                continue
+            assert response.status_code == 302, (rule.rule, method, response.status_code)
+            assert response.headers["Location"].endswith(second.removeprefix("/staff")), (
+                rule.rule,
+                method,
+            )
+    # Nothing was done on its behalf: no case moved, no note, no export, no view recorded.
+    actions = {
+        row[0]
+        for row in staff_db.execute("SELECT action FROM events WHERE id > ?", [before]).fetchall()
+    }
+    assert actions == set(), actions
