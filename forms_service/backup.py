@@ -1,14 +1,21 @@
 """Backups: a consistent copy of the database, taken while the service runs, with the
-uploaded documents, in one archive; and restoring one into an empty data folder."""
+uploaded documents, in one archive; and restoring one into an empty data folder.
+
+Both hold everything personal: the archive, its members, and what a restore writes are
+the owner's alone (files 0600, the folders it creates 0700), whatever the umask.
+"""
 
 import datetime as dt
 import hashlib
 import io
 import json
+import os
 import sqlite3
 import tarfile
 import tempfile
 from pathlib import Path
+
+from .files import FILE_MODE, open_private, private_dir
 
 FORMAT = "jamoum-portal-backup/1"
 
@@ -25,9 +32,15 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _private_member(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Members unpack 0600 with any tool (tar keeps the mode it finds in the archive)."""
+    info.mode = FILE_MODE
+    return info
+
+
 def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
-    info.size, info.mode = len(data), 0o600
+    info.size, info.mode = len(data), FILE_MODE
     info.mtime = int(dt.datetime.now(dt.UTC).timestamp())
     archive.addfile(info, io.BytesIO(data))
 
@@ -59,14 +72,17 @@ def backup(db_path: str, uploads: str, target: str) -> dict:
             "documents": {name: sha for name, sha in documents},
         }
         partial = Path(f"{target}.partial")
-        with tarfile.open(partial, "w:gz") as archive:
-            archive.add(copy, "portal.sqlite3")
-            for name, _sha in documents:
-                path = uploads_dir / name
-                if not path.exists():
-                    raise BackupError(f"document {name} is missing from {uploads_dir}")
-                archive.add(path, f"uploads/{name}")
-            _add_bytes(archive, "manifest.json", json.dumps(manifest, indent=1).encode())
+        with open_private(partial) as out:
+            with tarfile.open(fileobj=out, mode="w:gz") as archive:
+                archive.add(copy, "portal.sqlite3", filter=_private_member)
+                for name, _sha in documents:
+                    path = uploads_dir / name
+                    if not path.exists():
+                        raise BackupError(f"document {name} is missing from {uploads_dir}")
+                    archive.add(path, f"uploads/{name}", filter=_private_member)
+                _add_bytes(archive, "manifest.json", json.dumps(manifest, indent=1).encode())
+            out.flush()
+            os.fsync(out.fileno())
         partial.replace(target)  # never leave a half-written archive under the real name
     return manifest
 
@@ -80,8 +96,8 @@ def restore(archive_path: str, db_path: str, uploads: str) -> dict:
         manifest = json.loads(archive.extractfile("manifest.json").read())
         if manifest.get("format") != FORMAT:
             raise BackupError("not a portal backup")
-        db_file.parent.mkdir(parents=True, exist_ok=True)
-        uploads_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(db_file.parent)
+        private_dir(uploads_dir)
         for member in archive.getmembers():
             name = member.name
             if name == "portal.sqlite3":
@@ -90,9 +106,8 @@ def restore(archive_path: str, db_path: str, uploads: str) -> dict:
                 target = uploads_dir / Path(name).name
             else:
                 continue  # manifest.json, or anything unexpected: never written anywhere
-            with archive.extractfile(member) as src, target.open("wb") as out:
+            with archive.extractfile(member) as src, open_private(target) as out:
                 out.write(src.read())
-            target.chmod(0o600)
     connection = sqlite3.connect(db_file)
     try:
         if connection.execute("PRAGMA integrity_check").fetchone()[0] != "ok":

@@ -6,6 +6,7 @@ from contextlib import ExitStack
 
 import click
 
+from .files import open_private
 from .queue import STATES_OF, Kind
 
 LARGE = 1000  # rows from which writing to a file shows a progress bar
@@ -47,7 +48,8 @@ def export_command(kind, fmt, status, since, until, lang, output):
         stack.callback(database.close)
         stack.enter_context(app.test_request_context())
         stack.enter_context(force_locale(lang))
-        out = stack.enter_context(click.open_file(output or "-", "wb"))  # "-": stdout
+        # A file holds personal data: 0600 whatever the umask. No file: stdout.
+        out = stack.enter_context(open_private(output) if output else click.open_file("-", "wb"))
         if output is None:
             export.write_file(database, filters, fmt, lang, out, actor)
             return

@@ -8,6 +8,8 @@ from contextlib import closing
 
 import click
 
+from .files import open_private
+
 
 def _actor() -> str:
     return f"cli:{getpass.getuser()}"
@@ -102,7 +104,7 @@ def subject_export_command(national_id, mobile, output):
             raise click.BadParameter(str(error)) from error
     text = privacy.to_json(document) + "\n"
     if output:
-        with click.open_file(output, "w", encoding="utf-8") as out:
+        with open_private(output, "w", encoding="utf-8") as out:  # 0600 whatever the umask
             out.write(text)
         click.echo(f"{len(document['cases'])} cases → {output}", err=True)
     else:
@@ -121,11 +123,13 @@ def subject_erase_command(national_id, mobile, yes):
     with closing(database):
         try:
             cases = privacy.subject_cases(database, national_id=national_id, mobile=mobile)
+            drafts = privacy.subject_drafts(database, national_id=national_id, mobile=mobile)
         except privacy.SubjectError as error:
             raise click.BadParameter(str(error)) from error
-        if cases and not yes:
+        if (cases or drafts) and not yes:
             click.confirm(
-                f"Erase {len(cases)} cases with their orphans and documents? (cannot be undone)",
+                f"Erase {len(cases)} cases with their orphans and documents, and "
+                f"{len(drafts)} requests in progress? (cannot be undone)",
                 abort=True,
             )
         report = privacy.subject_erase(
@@ -138,7 +142,8 @@ def subject_erase_command(national_id, mobile, yes):
     click.echo(
         f"erased {report['cases']} cases, {report['orphans']} orphans, "
         f"{report['documents']} documents ({report['files_removed']} files removed), "
-        f"{report['outbox']} queued e-mails; {report['events_anonymised']} audit notes "
+        f"{report['outbox']} queued e-mails, {report['drafts']} requests in progress; "
+        f"{report['events_anonymised']} audit notes "
         "anonymised; recorded in the audit trail"
     )
 

@@ -4,7 +4,12 @@ import os
 import secrets
 from pathlib import Path
 
+from .files import private_dir
+
 ROOT = Path(__file__).resolve().parent.parent
+# The policy: the committee answers "within a period of not less than two weeks". The
+# earliest answer date shown to applicants, and when staff see a request as late.
+ANSWER_DAYS = 14
 
 
 def _secret_key(var_dir: Path) -> str:
@@ -13,7 +18,7 @@ def _secret_key(var_dir: Path) -> str:
         return os.environ["PORTAL_SECRET_KEY"]
     path = var_dir / "secret_key"
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(var_dir)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
@@ -28,7 +33,7 @@ def from_environment(overrides: dict | None = None) -> dict:
         "PORTAL_UPLOADS": os.environ.get("PORTAL_UPLOADS", str(var_dir / "uploads")),
         "PORTAL_SITE": os.environ.get("PORTAL_SITE", str(ROOT / "site")),
         "PORTAL_RATE_LIMIT": os.environ.get("PORTAL_RATE_LIMIT", "10/hour"),
-        "PORTAL_ANSWER_DAYS": int(os.environ.get("PORTAL_ANSWER_DAYS", "14")),
+        "PORTAL_ANSWER_DAYS": int(os.environ.get("PORTAL_ANSWER_DAYS", ANSWER_DAYS)),
         # Saves of a support request in progress (each may carry uploads), per client address.
         "PORTAL_DRAFT_RATE_LIMIT": os.environ.get("PORTAL_DRAFT_RATE_LIMIT", "60/hour"),
         # All documents of requests in progress together, in MB: past it, "try again later".
@@ -46,6 +51,8 @@ def from_environment(overrides: dict | None = None) -> dict:
                 "PORTAL_SMTP_USER",
                 "PORTAL_SMTP_PASSWORD",
                 "PORTAL_SMTP_FROM",
+                "PORTAL_SMTP_TLS",
+                "PORTAL_SMTP_CA_FILE",
             )
             if os.environ.get(key)
         },

@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlite_utils
 from flask import current_app, g
 
+from .files import private_dir, private_file
 from .migrations import migrations
 
 BUSY_TIMEOUT_MS = 10_000
@@ -25,7 +26,8 @@ def connect(path: str) -> sqlite_utils.Database:
 
 def prepare(path: str) -> None:
     """Create the folder, switch to WAL (outside any transaction) and apply migrations."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    private_dir(Path(path).parent)
+    private_file(path)
     db = connect(path)
     try:
         _wal(db)

@@ -305,6 +305,9 @@ def _rating(label):
 
 
 class FeedbackForm(PublicForm):
+    """The survey. A reference is checked for its form only, never looked up: the answer must
+    not tell whether a reference exists (staff see whether it matches a request)."""
+
     reference = NumberTextField(
         _l("Request reference number (optional)"),
         [Optional(), reference_format],
@@ -328,15 +331,6 @@ class FeedbackForm(PublicForm):
         [Optional(), saudi_mobile],
         render_kw={"autocomplete": "tel"},
     )
-
-    def reference_exists(self, reference: str) -> bool:  # set by the view: it needs the database
-        return True
-
-    def validate_reference(self, field):
-        if field.data and not self.reference_exists(field.data):
-            raise ValidationError(
-                _l("We could not find this reference number. Check it, or leave the field empty.")
-            )
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

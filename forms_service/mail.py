@@ -2,10 +2,18 @@
 
 A mail failure never loses or blocks a submission: the row stays in the outbox for
 `portal outbox send` (run it from cron) to retry.
+
+Mail goes over TLS whose certificate is checked: the system's trusted authorities, or the
+one in PORTAL_SMTP_CA_FILE (a server with a private or self-signed certificate). STARTTLS on
+the submission port (587), or TLS from the first byte on port 465 (PORTAL_SMTP_TLS=implicit
+on another port). PORTAL_SMTP_TLS=off is for a relay on this machine only.
 """
 
+import contextlib
+import ipaddress
 import logging
 import smtplib
+import ssl
 from email.message import EmailMessage
 
 from flask_babel import gettext
@@ -15,9 +23,78 @@ from .queue import iso, now_utc
 
 log = logging.getLogger(__name__)
 
+TLS_MODES = ("starttls", "implicit", "off")
+TIMEOUT_SECONDS = 10
+
 
 def enabled(config) -> bool:
     return bool(config.get("PORTAL_SMTP_HOST"))
+
+
+def _port(config) -> int:
+    return int(config.get("PORTAL_SMTP_PORT") or 587)
+
+
+def _loopback(host: str) -> bool:
+    """Whether the mail server is this machine (where plain text never crosses a network)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tls_mode(config) -> str:
+    """PORTAL_SMTP_TLS, or what the port implies: 465 implicit TLS, any other STARTTLS."""
+    mode = str(config.get("PORTAL_SMTP_TLS") or "").strip().lower()
+    mode = mode or ("implicit" if _port(config) == 465 else "starttls")
+    if mode not in TLS_MODES:
+        raise ValueError(f"PORTAL_SMTP_TLS must be one of {', '.join(TLS_MODES)}, not {mode!r}")
+    if mode == "off" and not _loopback(config["PORTAL_SMTP_HOST"]):
+        raise ValueError("PORTAL_SMTP_TLS=off is only for a relay on this machine (localhost)")
+    return mode
+
+
+def tls_context(config) -> ssl.SSLContext:
+    """Certificates checked, host name included: the system's authorities, or only the
+    certificate(s) in PORTAL_SMTP_CA_FILE when it is set."""
+    return ssl.create_default_context(cafile=config.get("PORTAL_SMTP_CA_FILE") or None)
+
+
+def _connect(config, mode: str) -> smtplib.SMTP:
+    """An SMTP session ready for login and sending: over TLS unless mode is "off"."""
+    host, port = config["PORTAL_SMTP_HOST"], _port(config)
+    if mode == "implicit":
+        return smtplib.SMTP_SSL(host, port, timeout=TIMEOUT_SECONDS, context=tls_context(config))
+    smtp = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
+    try:
+        if mode == "starttls":  # no STARTTLS offered: SMTPNotSupportedError, never plain text
+            smtp.starttls(context=tls_context(config))
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _send(config, mode: str, message: EmailMessage) -> None:
+    """Deliver one message; raise (OSError, SMTPException) if it was not accepted."""
+    smtp = _connect(config, mode)
+    try:
+        if config.get("PORTAL_SMTP_USER"):
+            smtp.login(config["PORTAL_SMTP_USER"], config.get("PORTAL_SMTP_PASSWORD", ""))
+        smtp.send_message(message)
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            smtp.quit()  # accepted already: a lost goodbye does not unsend it
+    finally:
+        smtp.close()
+
+
+def _error_text(error: Exception) -> str:
+    """What went wrong, for the outbox row and the log: the kind, and a certificate's reason."""
+    name = type(error).__name__
+    reason = getattr(error, "verify_message", None)
+    return f"{name}: {reason}" if reason else name
 
 
 def confirmation(fields: dict, lang: str, config) -> dict | None:
@@ -40,6 +117,7 @@ def send_pending(db, config, limit: int = 20) -> int:
     """Send what waits in the outbox; return how many were sent."""
     if not enabled(config):
         return 0
+    mode = tls_mode(config)  # a wrong setting: raise before touching any row
     sent = 0
     rows = db.execute(
         "SELECT o.id, o.to_addr, o.subject, o.body, s.reference FROM outbox o "
@@ -56,21 +134,15 @@ def send_pending(db, config, limit: int = 20) -> int:
         message["Subject"] = f"{subject} — {format_reference(reference)}" if reference else subject
         message.set_content(body + (f"\n\n{format_reference(reference)}" if reference else ""))
         try:
-            with smtplib.SMTP(
-                config["PORTAL_SMTP_HOST"], int(config.get("PORTAL_SMTP_PORT", 587)), timeout=10
-            ) as smtp:
-                if config.get("PORTAL_SMTP_STARTTLS", True):
-                    smtp.starttls()
-                if config.get("PORTAL_SMTP_USER"):
-                    smtp.login(config["PORTAL_SMTP_USER"], config.get("PORTAL_SMTP_PASSWORD", ""))
-                smtp.send_message(message)
-        except (OSError, smtplib.SMTPException) as error:
+            _send(config, mode, message)
+        except (OSError, smtplib.SMTPException) as error:  # ssl.SSLError is an OSError
+            # Not sent: the row stays, with the error, for the next `portal outbox send`.
             db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                [type(error).__name__, outbox_id],
+                [_error_text(error), outbox_id],
             )
             db.conn.commit()
-            log.warning("outbox message %s not sent: %s", outbox_id, type(error).__name__)
+            log.warning("outbox message %s not sent: %s", outbox_id, _error_text(error))
             continue
         # Sent: the address and the text are not kept any longer.
         db.execute(

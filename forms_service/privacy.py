@@ -4,7 +4,8 @@
   applied with a given clock: closed cases deleted with their orphans and documents, old
   feedback stripped of its contact, expired drafts and stray uploads removed.
 - `subject_export()` / `subject_erase()`: everything held about one person (found by national
-  ID or by mobile in any writing), as JSON; or removed.
+  ID or by mobile in any writing), as JSON; or removed. That includes support requests still
+  in progress (drafts), whose fields are kept as typed and are normalised to be compared.
 
 The audit trail outlives the cases: events stay, keyed by the old submission id. Their
 `detail` never holds personal data except what staff typed (notes, messages to the applicant,
@@ -16,8 +17,6 @@ deleted their rows has committed: a failed purge never leaves a row without its 
 import calendar
 import datetime as dt
 import json
-import re
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,6 @@ from . import identifiers, queue
 from .db import immediate
 from .facts import facts
 from .migrations import ERASED_DETAIL
-from .uploads import ALLOWED, remove
 
 # The rules of the schedule, as named in facts.yml `retention_months`.
 REQUESTS = "rejected_or_withdrawn_requests"
@@ -42,13 +40,9 @@ STRAY = "stray_files"
 CLOSED_REQUEST_STATES = (queue.State.REJECTED, queue.State.WITHDRAWN, queue.State.DUPLICATE)
 # Events whose detail holds words staff typed (which may name the person).
 FREE_TEXT_ACTIONS = ("note", "message", "transition")
-# An unreferenced upload younger than this may belong to a form being sent right now.
+# An unreferenced upload younger than this may belong to a form being sent right now (the
+# public forms' own sweep, drafts.sweep(), uses a shorter age; both share drafts.stray_files).
 STRAY_MIN_AGE = dt.timedelta(days=1)
-# Only names uploads.store() gives are ever stray: a mis-set PORTAL_UPLOADS (say, var/) must
-# never lose the database or anything else that happens to sit in the folder.
-_STORED_NAME = re.compile(
-    r"[0-9a-f]{32}(" + "|".join(re.escape(ext) for ext in sorted(set(ALLOWED.values()))) + ")"
-)
 _CHUNK = 500  # ids per statement (well under SQLite's parameter limit)
 
 
@@ -184,20 +178,8 @@ def _document_files(db, ids: list[int]) -> list[str]:
 
 
 def _stray_files(db, uploads_dir: Path | None) -> list[str]:
-    """Files in the uploads folder that no document row names, older than a day (real clock:
-    file times are real), e.g. left behind when a form failed after its upload was stored."""
-    if uploads_dir is None or not Path(uploads_dir).is_dir():
-        return []
-    known = {row[0] for row in db.execute("SELECT stored_name FROM documents").fetchall()}
-    oldest = time.time() - STRAY_MIN_AGE.total_seconds()
-    return sorted(
-        path.name
-        for path in Path(uploads_dir).iterdir()
-        if path.is_file()
-        and path.name not in known
-        and _STORED_NAME.fullmatch(path.name)
-        and path.stat().st_mtime < oldest
-    )
+    """Files in the uploads folder that no document row names, older than a day."""
+    return drafts_module.stray_files(db, uploads_dir, STRAY_MIN_AGE)
 
 
 def purge_plan(db, now: dt.datetime, schedule: Mapping[str, int], uploads_dir=None) -> Plan:
@@ -282,6 +264,7 @@ def _delete_cases(db, ids: list[int]) -> tuple[list[str], dict]:
                 f"DELETE FROM {table} WHERE submission_id IN ({marks})",  # noqa: S608
                 chunk,
             ).rowcount
+        db.execute(f"DELETE FROM receipts WHERE submission_id IN ({marks})", chunk)  # noqa: S608
         counts["cases"] += db.execute(
             f"DELETE FROM submissions WHERE id IN ({marks})",  # noqa: S608
             chunk,
@@ -323,13 +306,7 @@ def _scrub(db) -> None:
 
 
 def _remove_files(uploads_dir, names: Iterable[str]) -> int:
-    folder = Path(uploads_dir)
-    removed = 0
-    for name in names:
-        if (folder / name).exists():
-            remove(folder, name)
-            removed += 1
-    return removed
+    return drafts_module.remove_files(uploads_dir, names)
 
 
 def purge(db, now: dt.datetime, schedule: Mapping[str, int], uploads_dir, actor: str) -> dict:
@@ -439,6 +416,49 @@ def subject_cases(db, national_id: str | None = None, mobile: str | None = None)
     return _cases_of(db, *_identify(national_id, mobile))
 
 
+def _typed_pairs(data: str) -> list[tuple[str, str]]:
+    """A draft's fields, (name, value) as typed; nothing for a row that is not such a list."""
+    try:
+        pairs = json.loads(data)
+    except ValueError:
+        return []
+    if not isinstance(pairs, list):
+        return []
+    return [
+        (pair[0], pair[1])
+        for pair in pairs
+        if isinstance(pair, list | tuple) and len(pair) == 2 and isinstance(pair[1], str)
+    ]
+
+
+def _is_theirs(name: str, value: str, typed: str) -> bool:
+    """Whether what was typed is the person's identifier once normalised (any digits, spaces)."""
+    if name == "national_id":
+        return identifiers.clean_number(typed) == value
+    return identifiers.normalise_mobile(typed) == value
+
+
+def _drafts_of(db, name: str, value: str) -> list[str]:
+    """The person's support requests in progress: drafts whose typed ID or mobile is theirs.
+
+    Drafts live a day at most and are few: each is read and compared in Python, because
+    what they hold was never normalised (٠٥١ ٢٣٤ ٥٦٧٨, +966 51…, 1 000 000 008).
+    """
+    rows = db.execute("SELECT id, data FROM drafts ORDER BY created_at, rowid").fetchall()
+    return [
+        draft_id
+        for draft_id, data in rows
+        if any(
+            field == name and _is_theirs(name, value, typed) for field, typed in _typed_pairs(data)
+        )
+    ]
+
+
+def subject_drafts(db, national_id: str | None = None, mobile: str | None = None) -> list[str]:
+    """The ids of the person's support requests in progress (reads only; nothing recorded)."""
+    return _drafts_of(db, *_identify(national_id, mobile))
+
+
 def _words(row: dict, prefix: str) -> dict | None:
     if not row.get(f"{prefix}_text"):
         return None
@@ -489,6 +509,48 @@ def _case_export(db, submission_id: int) -> dict:
     }
 
 
+def _draft_export(db, draft_id: str) -> dict:
+    lang, data, created_at, updated_at = db.execute(
+        "SELECT lang, data, created_at, updated_at FROM drafts WHERE id = ?", [draft_id]
+    ).fetchone()
+    fields: dict = {}
+    for name, value in _typed_pairs(data):
+        if name in fields:  # a field with several choices (income sources, support types)
+            earlier = fields[name] if isinstance(fields[name], list) else [fields[name]]
+            fields[name] = [*earlier, value]
+        else:
+            fields[name] = value
+    keys = ("kind", "original_name", "content_type", "size", "sha256", "created_at")
+    documents = db.execute(
+        f"SELECT {', '.join(keys)} FROM documents WHERE draft_id = ? ORDER BY id",  # noqa: S608
+        [draft_id],
+    ).fetchall()
+    return {
+        "lang": lang,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "fields": fields,
+        "documents": [dict(zip(keys, row, strict=True)) for row in documents],
+    }
+
+
+def _delete_drafts(db, draft_ids: list[str]) -> tuple[list[str], int]:
+    """Delete drafts with their documents' rows; return the files to remove and the count."""
+    files = []
+    for chunk in _chunks(draft_ids):
+        marks = _marks(chunk)
+        files += [
+            row[0]
+            for row in db.execute(
+                f"SELECT stored_name FROM documents WHERE draft_id IN ({marks})",  # noqa: S608
+                chunk,
+            ).fetchall()
+        ]
+        db.execute(f"DELETE FROM documents WHERE draft_id IN ({marks})", chunk)  # noqa: S608
+        db.execute(f"DELETE FROM drafts WHERE id IN ({marks})", chunk)  # noqa: S608
+    return files, len(files)
+
+
 def subject_export(
     db,
     national_id: str | None = None,
@@ -503,13 +565,17 @@ def subject_export(
     with immediate(db):
         ids = _cases_of(db, name, value)
         cases = [_case_export(db, submission_id) for submission_id in ids]
-        queue.record(db, queue.Event("subject_exported", actor, detail={"cases": len(ids)}), now)
+        draft_ids = _drafts_of(db, name, value)
+        in_progress = [_draft_export(db, draft_id) for draft_id in draft_ids]
+        detail = {"cases": len(ids), "drafts": len(draft_ids)}
+        queue.record(db, queue.Event("subject_exported", actor, detail=detail), now)
     return {
         "generated_at": queue.iso(now.replace(microsecond=0)),
         "controller": facts()["name"],
         "privacy_notice_version": facts()["privacy_notice"]["version"],
         "identified_by": {name: value},
         "cases": cases,
+        "drafts": in_progress,
     }
 
 
@@ -522,15 +588,22 @@ def subject_erase(
     actor: str,
     now: dt.datetime | None = None,
 ) -> dict:
-    """Remove everything held about one person; the trail stays, anonymised, and says so."""
+    """Remove everything held about one person, requests in progress included; the trail
+    stays, anonymised, and says so (counts only)."""
     name, value = _identify(national_id, mobile)
     now = _utc(now or queue.now_utc())
     _secure(db)
     with immediate(db):
         ids = _cases_of(db, name, value)
         files, counts = _delete_cases(db, ids)
-        queue.record(db, queue.Event("subject_erased", actor, detail={"cases": len(ids)}), now)
-    if ids:
+        draft_ids = _drafts_of(db, name, value)
+        draft_files, draft_documents = _delete_drafts(db, draft_ids)
+        files += draft_files
+        counts["documents"] += draft_documents
+        counts["drafts"] = len(draft_ids)
+        detail = {"cases": len(ids), "drafts": len(draft_ids)}
+        queue.record(db, queue.Event("subject_erased", actor, detail=detail), now)
+    if ids or draft_ids:
         _scrub(db)
     return {**counts, "files_removed": _remove_files(uploads_dir, files)}
 

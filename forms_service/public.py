@@ -1,14 +1,25 @@
 """Public forms: support request (form → check your answers → confirmation), volunteer
 sign-up, satisfaction survey and status lookup. Thin views: forms validate, `queue` writes.
+
+The session cookie holds random keys only (a draft id, a receipt token): what was typed,
+the documents and the receipts stay on the server (`drafts`). Saves of a request in progress
+are limited per address, and their documents together are capped (PORTAL_DRAFTS_MAX_MB).
 """
 
+import logging
+import os
+import sqlite3
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
+from wtforms import FieldList, FormField
 
 from . import choices, drafts, mail, queue, ratelimit, uploads
 from .db import get_db
+from .errors import render_error
+from .fields import MultiCheckboxField
 from .forms import (
     MAX_ORPHANS,
     AssistanceRequestForm,
@@ -21,8 +32,11 @@ from .forms import (
 from .i18n import lang_url
 from .records import assistance_record, attestation_of, feedback_record, volunteer_record
 
+log = logging.getLogger(__name__)
 bp = Blueprint("public", __name__)
 NOT_TYPED = {"csrf_token", "action", "website"}
+MAX_VALUE_CHARS = 4000  # the longest field's limit: a draft never keeps more of one value
+BUSY_RETRY_SECONDS = 3600
 
 
 def register(app):
@@ -30,14 +44,36 @@ def register(app):
     app.register_blueprint(bp, url_prefix="/en/forms", name="public_en")
 
 
-def _allowed(scope: str) -> bool:
+def _allowed(scope: str, setting: str = "PORTAL_RATE_LIMIT") -> bool:
     return ratelimit.allow(
         get_db(),
         scope=scope,
         client=request.remote_addr or "",
-        spec=current_app.config["PORTAL_RATE_LIMIT"],
+        spec=current_app.config[setting],
         secret=current_app.config["SECRET_KEY"],
     )
+
+
+def _too_many(setting: str):
+    """The "too many attempts, try again later" page, with when to retry."""
+    limit = ratelimit.parse(current_app.config[setting])
+    page, code = render_error(429)
+    return page, code, {"Retry-After": str(limit[1] if limit else BUSY_RETRY_SECONDS)}
+
+
+def _busy():
+    """The documents of all requests in progress are at their cap: nothing more is stored."""
+    page = render_template(
+        "errors/error.html",
+        title=_l("The service is busy"),
+        message=_l(
+            "We cannot take more documents right now. What you typed is kept. "
+            "Please try again later, and choose the files again."
+        ),
+        back_url=lang_url("public.assistance"),
+        back_text=_l("Back to the form"),
+    )
+    return page, 503, {"Retry-After": str(BUSY_RETRY_SECONDS)}
 
 
 def _expired(form) -> bool:
@@ -49,45 +85,97 @@ def _uploads() -> Path:
     return Path(current_app.config["PORTAL_UPLOADS"])
 
 
-def _done(kind: str, receipt) -> str:
-    session["receipt"] = {"kind": kind, "id": receipt.submission_id}
+@bp.after_request
+def _sweep(response):
+    """Housekeeping carried by the public forms' own traffic, so that no command is needed:
+    expired drafts and receipts, and stray uploads (at most once a period, for all workers)."""
+    try:
+        drafts.sweep(get_db(), _uploads())
+    except (sqlite3.Error, OSError) as error:  # the next period tries again
+        log.warning("draft sweep failed: %s", type(error).__name__)
+    return response
+
+
+def _done(kind: str, submission_id: int):
+    """The confirmation by redirect: the session holds a random token, the server the rest."""
+    session["receipt"] = drafts.new_receipt(get_db(), kind, submission_id)
     return redirect(lang_url(f"public.{kind}_done"))
 
 
 def _receipt(kind: str):
-    saved = session.get("receipt")
-    if not saved or saved.get("kind") != kind:
-        return None
-    return queue.get(get_db(), saved["id"])
+    """The submission this browser may see on its confirmation page (for RECEIPT_AGE only)."""
+    submission_id = drafts.receipt(get_db(), session.get("receipt"), kind)
+    return queue.get(get_db(), submission_id) if submission_id is not None else None
 
 
 # ------------------------------------------------------------ support request
 
 
-def _typed(form_data, drop_prefix: str | None = None) -> list:
-    return [
-        (name, value)
-        for name, value in form_data.items(multi=True)
-        if name not in NOT_TYPED and not (drop_prefix and name.startswith(drop_prefix))
-    ]
+def _draft_names(form) -> dict[str, int]:
+    """The names the support request reads, each with how many values it may keep: the form's
+    own fields, and each child's fields for the first MAX_ORPHANS children. Nothing else
+    sent is stored."""
+    names = {}
+    for field in form:
+        if isinstance(field, FieldList):
+            subs = [sub.name for sub in field.unbound_field.args[0]()]
+            for n in range(field.max_entries or MAX_ORPHANS):
+                names |= {f"{field.name}-{n}-{sub}": 1 for sub in subs}
+        elif not isinstance(field, FormField) and field.name not in NOT_TYPED:
+            many = isinstance(field, MultiCheckboxField)
+            names[field.name] = len(field.choices) if many else 1
+    return names
 
 
-def _store_documents(db, draft_id: str, form) -> dict:
-    """Save each chosen file to the draft; return {kind: message} for the ones refused."""
-    refused = {}
+def _typed(form, form_data, drop_prefix: str | None = None) -> list:
+    """What was typed, as (name, value) pairs, for the form's own fields only."""
+    allowed, kept, typed = _draft_names(form), {}, []
+    for name, value in form_data.items(multi=True):
+        if name not in allowed or (drop_prefix and name.startswith(drop_prefix)):
+            continue
+        kept[name] = kept.get(name, 0) + 1
+        if kept[name] <= allowed[name]:
+            typed.append((name, str(value)[:MAX_VALUE_CHARS]))
+    return typed
+
+
+def _size(chosen) -> int:
+    """An upload's size before reading it (at most what store() would read)."""
+    stream = chosen.stream
+    try:
+        start = stream.tell()
+        stream.seek(0, os.SEEK_END)
+        end = stream.tell()
+        stream.seek(start)
+    except (AttributeError, OSError, ValueError):  # not seekable: count the most it can be
+        return uploads.MAX_FILE_BYTES
+    return min(end - start, uploads.MAX_FILE_BYTES)
+
+
+def _store_documents(db, draft_id: str) -> tuple[dict, bool]:
+    """Save each chosen file to the draft: ({kind: message} for the ones refused, whether the
+    drafts' space was full). Past the cap a file is not kept (nor written, when its size
+    says so beforehand)."""
+    refused, cap = {}, current_app.config["PORTAL_DRAFTS_MAX_MB"] * 1024 * 1024
     for kind, _label in choices.DOCUMENT_KIND:
         chosen = request.files.get(f"documents-{kind}")
         if not chosen or not chosen.filename:
             continue
+        if drafts.space_used(db, draft_id, kind) + _size(chosen) > cap:
+            return refused, True
         try:
             stored = uploads.store(chosen, _uploads())
         except uploads.UploadError as error:
             refused[kind] = error.args[0]
             continue
-        old = drafts.add_document(db, draft_id, kind, stored)
+        try:
+            old = drafts.add_document(db, draft_id, kind, stored, max_bytes=cap)
+        except drafts.Full:  # another worker took the space meanwhile
+            uploads.remove(_uploads(), stored.stored_name)
+            return refused, True
         if old:
             uploads.remove(_uploads(), old)
-    return refused
+    return refused, False
 
 
 def _render_assistance(form, draft_id, expired=False, status=200):
@@ -109,6 +197,8 @@ def assistance():
     if request.method == "GET":
         saved = drafts.load(get_db(), draft_id)
         form = AssistanceRequestForm(formdata=MultiDict(saved) if saved else None)
+        if not draft_id:  # named now: a replayed copy of this cookie keeps one draft
+            session["draft"] = drafts.new_id()
         return _render_assistance(form, draft_id)
     form = AssistanceRequestForm()
     valid = form.validate()
@@ -116,6 +206,8 @@ def assistance():
         abort(400)
     if _expired(form):
         return _render_assistance(form, draft_id, expired=True, status=400)
+    if not _allowed("draft", "PORTAL_DRAFT_RATE_LIMIT"):
+        return _too_many("PORTAL_DRAFT_RATE_LIMIT")
     if not draft_id:
         draft_id = session["draft"] = drafts.new_id()
     return _assistance_step(form, valid, draft_id, request.form.get("action", "continue"))
@@ -125,9 +217,11 @@ def _assistance_step(form, valid: bool, draft_id: str, action: str):
     """Keep what was typed and chosen; add or remove a child, or go on to check answers."""
     db = get_db()
     drop = action.removeprefix("remove-") + "-" if action.startswith("remove-orphans-") else None
-    typed = _typed(request.form, drop)
+    typed = _typed(form, request.form, drop)
     drafts.save(db, draft_id, g.lang, typed)
-    refused = _store_documents(db, draft_id, form)
+    refused, full = _store_documents(db, draft_id)
+    if full:
+        return _busy()
     if action != "continue":
         form = AssistanceRequestForm(formdata=MultiDict(typed))
         if action == "add" and len(form.orphans.entries) < MAX_ORPHANS:
@@ -151,11 +245,12 @@ def assistance_check():
     saved = drafts.load(db, draft_id)
     if saved is None:
         # Stored already (a retry whose first answer was lost): show the same receipt.
+        # Only soon after: a copy of an old cookie must not open the confirmation page.
         stored = queue.by_form_key(db, queue.Kind.ASSISTANCE, draft_id) if draft_id else None
         if stored is not None:
             session.pop("draft", None)
-            session["receipt"] = {"kind": "assistance", "id": stored["id"]}
-            return redirect(lang_url("public.assistance_done"))
+            if drafts.receipt_due(stored["created_at"]):
+                return _done("assistance", stored["id"])
         return redirect(lang_url("public.assistance"))
     form = AssistanceRequestForm(formdata=MultiDict(saved), meta={"csrf": False})
     documents = drafts.documents(db, draft_id)
@@ -181,7 +276,7 @@ def assistance_check():
         )
         session.pop("draft", None)
         mail.send_pending_quietly(db, current_app.config)
-        return _done("assistance", receipt)
+        return _done("assistance", receipt.submission_id)
     status = 400 if attest.errors else 200
     return render_template(
         "public/check.html", form=form, attest=attest, documents=documents
@@ -224,7 +319,7 @@ def _simple_form(kind: str, form, record, template: str):
                 if hasattr(form, "consent")
                 else None,
             )
-            return _done(kind, receipt)
+            return _done(kind, receipt.submission_id)
     form.ensure_key()
     expired = _expired(form)
     return render_template(template, form=form, expired=expired), 400 if form.errors else 200
@@ -239,7 +334,6 @@ def volunteer():
 def feedback():
     form = FeedbackForm()
     form.channel.choices = choices.channels(g.lang)
-    form.reference_exists = lambda reference: queue.by_reference(get_db(), reference) is not None
     return _simple_form("feedback", form, feedback_record, "public/feedback.html")
 
 
@@ -275,10 +369,11 @@ def status():
             abort(429)
         row = queue.status_lookup(get_db(), form.reference.data, form.mobile.data)
         if row is not None:
-            session["status"] = row["id"]
+            session["status"] = drafts.new_receipt(get_db(), "status", row["id"])
             return redirect(lang_url("public.status"))
         found = False
     if request.method == "GET" and session.get("status"):
-        found = queue.get(get_db(), session.pop("status"))
+        submission_id = drafts.take_receipt(get_db(), session.pop("status"), "status")
+        found = queue.get(get_db(), submission_id) if submission_id is not None else None
     code = 400 if form.errors else 200
     return render_template("public/status.html", form=form, found=found), code

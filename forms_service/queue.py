@@ -5,6 +5,7 @@ its event in the same transaction.
 """
 
 import datetime as dt
+import hmac
 import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -100,7 +101,8 @@ STATES_OF = {
     Kind.VOLUNTEER: (S.RECEIVED, S.CONTACTED, S.ACCEPTED, S.DECLINED, S.ACTIVE),
     Kind.FEEDBACK: (S.RECEIVED, S.REVIEWED),
 }
-# Waiting for the committee's answer (or, for volunteers, for a reply): "late" after 14 days.
+# Waiting for the committee's answer (or, for volunteers, for a reply): "late" after
+# PORTAL_ANSWER_DAYS.
 WAITING_STATES = {
     Kind.ASSISTANCE: _OPEN_ASSISTANCE,
     Kind.VOLUNTEER: (S.RECEIVED, S.CONTACTED),
@@ -379,12 +381,25 @@ def documents_of(db, submission_id: int) -> list[dict]:
     return list(db["documents"].rows_where("submission_id = ?", [submission_id], order_by="id"))
 
 
+# Compared against when a reference is unknown or has no mobile: as long as a stored mobile
+# (+9665XXXXXXXX), and never equal to one (letters where digits are).
+NO_MOBILE = "+966XXXXXXXXX"
+
+
 def status_lookup(db, reference: str, mobile: str) -> dict | None:
-    """The request for a reference and the mobile given with it; the same None for any miss."""
-    row = by_reference(db, reference)
-    if row is None or row["mobile"] is None or row["mobile"] != mobile:
-        return None
-    return row
+    """The request for a reference and the mobile given with it; the same None for any miss.
+
+    An unknown reference and a known one with another mobile take the same path: one SELECT,
+    one constant-time comparison (against NO_MOBILE when there is no row), so neither the
+    answer nor the work done tells whether a reference exists.
+    """
+    found = db.execute(
+        "SELECT id, coalesce(mobile, ?) FROM submissions WHERE reference = ?",
+        [NO_MOBILE, reference],
+    ).fetchone()
+    submission_id, stored = found or (None, NO_MOBILE)
+    same = hmac.compare_digest(stored.encode(), (mobile or "").encode())
+    return get(db, submission_id) if same and submission_id is not None else None
 
 
 def _decode(row: dict) -> dict:

@@ -68,6 +68,7 @@ def live_server(site_dir, tmp_path_factory):
             "PORTAL_DB": str(data / "portal.sqlite3"),
             "PORTAL_UPLOADS": str(data / "uploads"),
             "PORTAL_RATE_LIMIT": "off",
+            "PORTAL_DRAFT_RATE_LIMIT": "off",
             "SECRET_KEY": "test-only-key",
         }
     )
@@ -149,6 +150,7 @@ def make_app(tmp_path, **overrides):
         "PORTAL_DB": str(tmp_path / "portal.sqlite3"),
         "PORTAL_UPLOADS": str(tmp_path / "uploads"),
         "PORTAL_RATE_LIMIT": "off",
+        "PORTAL_DRAFT_RATE_LIMIT": "off",
         "SECRET_KEY": "test-only-key",
         "TESTING": True,
     }

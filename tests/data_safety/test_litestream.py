@@ -1,6 +1,8 @@
-"""Continuous replication with Litestream to a folder, and a restore from that folder."""
+"""Continuous replication with Litestream to a folder, and a restore from that folder; where
+the example sends the copy, and how long it keeps what was deleted."""
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -9,10 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from forms_service import queue
 from forms_service.db import connect
-from tests.conftest import ROOT
+from tests.conftest import CONTENT, ROOT
+
+CONFIG = ROOT / "deploy" / "litestream.yml"
 
 
 def litestream() -> str:
@@ -60,3 +65,35 @@ def test_replicate_to_a_folder_and_restore(app, tmp_path):
     assert (
         copy.execute("SELECT count(*) FROM events WHERE action = 'submitted'").fetchone()[0] == 30
     )
+
+
+def hours(duration: str) -> int:
+    match = re.fullmatch(r"([0-9]+)h", duration)
+    assert match, f"{duration!r}: write durations in hours"
+    return int(match.group(1))
+
+
+def test_the_example_stays_in_the_kingdom_and_lets_deleted_data_expire():
+    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    replicas = [db["replica"] for db in config["dbs"] if "replica" in db]
+    replicas += [replica for db in config["dbs"] for replica in db.get("replicas", [])]
+    # A folder (this server, or a share mounted from inside the Kingdom), never by default a
+    # cloud bucket in a region nobody chose.
+    assert [replica["type"] for replica in replicas] == ["file"]
+    # Litestream 0.5 reads retention under `snapshot:`; a replica's own `retention` is
+    # silently ignored, so it must not be there to mislead.
+    assert all("retention" not in replica for replica in replicas)
+    snapshot = config["snapshot"]
+    days = (hours(snapshot["retention"]) + hours(snapshot["interval"])) / 24
+    assert days == int(days) and 0 < days <= 7
+    days = int(days)
+    # What the privacy notice and the README promise is what the example does.
+    notices = {
+        "ar": f'<bdi dir="ltr">{days}</bdi> أيام على الأكثر',
+        "en": f"at most {days} days",
+    }
+    for lang, words in notices.items():
+        assert words in (CONTENT / f"privacy.{lang}.md").read_text(encoding="utf-8"), lang
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"leaves it within {days} days" in readme
+    assert f"= {days} days" in CONFIG.read_text(encoding="utf-8")

@@ -440,7 +440,7 @@ def test_subject_export_by_national_id_has_everything(app, fk, subject):
     (actor, detail), *_ = fk.execute(
         "SELECT actor, detail FROM events WHERE action = 'subject_exported'"
     ).fetchall()
-    assert actor == "cli:tester" and json.loads(detail) == {"cases": 2}
+    assert actor == "cli:tester" and json.loads(detail) == {"cases": 2, "drafts": 0}
 
 
 def test_subject_export_needs_one_valid_identifier(fk):
@@ -482,7 +482,8 @@ def test_subject_erase_removes_everything_and_keeps_an_anonymous_trail(app, fk, 
     (actor, detail, case), *_ = fk.execute(
         "SELECT actor, detail, submission_id FROM events WHERE action = 'subject_erased'"
     ).fetchall()
-    assert actor == "cli:tester" and json.loads(detail) == {"cases": 3} and case is None
+    assert json.loads(detail) == {"cases": 3, "drafts": 0}
+    assert actor == "cli:tester" and case is None
     assert privacy.subject_export(fk, national_id=VALID_ID)["cases"] == []
     assert set(ids).isdisjoint(left)
 
@@ -566,6 +567,7 @@ def test_cli_subject_export_and_erase(app, fk, subject, uploads, portal, tmp_pat
     result = portal("subject", "erase", "--mobile", "0512345678", "--yes")
     assert result.exit_code == 0, result.output
     assert "erased 3 cases, 2 orphans, 2 documents (2 files removed)" in result.output
+    assert "0 requests in progress" in result.output
     assert fk.execute("SELECT count(*) FROM submissions").fetchone()[0] == 1
     actions = [
         (row[0], json.loads(row[1]), row[2].startswith("cli:"))
@@ -574,7 +576,68 @@ def test_cli_subject_export_and_erase(app, fk, subject, uploads, portal, tmp_pat
         ).fetchall()
     ]
     assert actions == [
-        ("subject_exported", {"cases": 3}, True),
-        ("subject_exported", {"cases": 2}, True),
-        ("subject_erased", {"cases": 3}, True),
+        ("subject_exported", {"cases": 3, "drafts": 0}, True),
+        ("subject_exported", {"cases": 2, "drafts": 0}, True),
+        ("subject_erased", {"cases": 3, "drafts": 0}, True),
     ]
+
+
+# ---------------------------------------------------------------- requests in progress (drafts)
+
+
+def start_request(db, uploads, national_id: str, mobile: str) -> dict:
+    """A support request left before check-your-answers: the draft as typed, with a document."""
+    draft_id = drafts.new_id()
+    typed = [
+        ["full_name", "منى سعيد"],
+        ["national_id", national_id],
+        ["mobile", mobile],
+        ["city", "الجموم"],
+    ]
+    drafts.save(db, draft_id, "ar", typed)
+    stored_name = secrets.token_hex(16) + ".pdf"
+    (uploads / stored_name).write_bytes(PDF)
+    drafts.add_document(
+        db, draft_id, "id_card", StoredFile("هوية.pdf", stored_name, "application/pdf", 3, "0")
+    )
+    return {"id": draft_id, "file": stored_name}
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [{"mobile": "0512345678"}, {"national_id": VALID_ID}],
+    ids=["by-mobile", "by-national-id"],
+)
+def test_subject_erase_removes_requests_in_progress_as_typed(app, db, fk, uploads, identifier):
+    # Typed as people type: Arabic-Indic digits, spaces, +966 — never normalised in a draft.
+    mine = start_request(db, uploads, "١٠٠ ٠٠٠ ٠٠٠٨", "٠٥١ ٢٣٤ ٥٦٧٨")
+    mine_too = start_request(
+        db,
+        uploads,
+        national_id="1 000 000 008" if "national_id" in identifier else "2000000006",
+        mobile="+966 51 234 5678" if "mobile" in identifier else "0512340099",
+    )
+    other = start_request(db, uploads, VALID_IQAMA, "0512340099")
+
+    export = privacy.subject_export(fk, **identifier, actor="cli:tester", now=NOW)
+    assert len(export["drafts"]) == 2
+    assert {"national_id": "١٠٠ ٠٠٠ ٠٠٠٨"}.items() <= export["drafts"][0]["fields"].items()
+    assert export["drafts"][0]["documents"][0]["original_name"] == "هوية.pdf"
+
+    report = privacy.subject_erase(fk, uploads, **identifier, actor="cli:tester", now=NOW)
+    assert report["drafts"] == 2 and report["documents"] == 2 and report["files_removed"] == 2
+    left = [row[0] for row in fk.execute("SELECT id FROM drafts").fetchall()]
+    assert left == [other["id"]]
+    assert fk.execute("SELECT draft_id FROM documents").fetchall() == [(other["id"],)]
+    assert not (uploads / mine["file"]).exists() and not (uploads / mine_too["file"]).exists()
+    assert (uploads / other["file"]).exists()
+    detail = fk.execute("SELECT detail FROM events WHERE action = 'subject_erased'").fetchone()[0]
+    assert json.loads(detail) == {"cases": 0, "drafts": 2}
+    # Not in the file's free pages or the WAL either.
+    raw = b"".join(
+        path.read_bytes()
+        for path in Path(app.config["PORTAL_DB"]).parent.glob("portal.sqlite3*")
+        if path.is_file()
+    )
+    for secret in ("١٠٠ ٠٠٠ ٠٠٠٨", "٠٥١ ٢٣٤ ٥٦٧٨", "+966 51 234 5678"):
+        assert secret.encode() not in raw, secret

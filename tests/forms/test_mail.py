@@ -1,10 +1,12 @@
 """Confirmation e-mails: written with the submission, sent after; a mail failure loses nothing."""
 
 import smtplib
+import ssl
 from typing import ClassVar
 
 import pytest
 
+from forms_service import mail
 from tests.conftest import make_app
 from tests.forms.helpers import reference_on, submit_assistance
 
@@ -13,21 +15,16 @@ SMTP = {"PORTAL_SMTP_HOST": "smtp.example", "PORTAL_SMTP_USER": "portal@example.
 
 class FakeSMTP:
     sent: ClassVar[list] = []
+    contexts: ClassVar[list] = []
     fail = False
 
     def __init__(self, host, port, timeout):
-        self.host = host
-
-    def __enter__(self):
         if FakeSMTP.fail:
             raise smtplib.SMTPConnectError(421, "down")
-        return self
+        self.host = host
 
-    def __exit__(self, *exc):
-        return False
-
-    def starttls(self):
-        pass
+    def starttls(self, context=None):
+        FakeSMTP.contexts.append(context)
 
     def login(self, user, password):
         pass
@@ -35,10 +32,16 @@ class FakeSMTP:
     def send_message(self, message):
         FakeSMTP.sent.append(message)
 
+    def quit(self):
+        pass
+
+    def close(self):
+        pass
+
 
 @pytest.fixture
 def smtp(monkeypatch):
-    FakeSMTP.sent, FakeSMTP.fail = [], False
+    FakeSMTP.sent, FakeSMTP.contexts, FakeSMTP.fail = [], [], False
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
     return FakeSMTP
 
@@ -94,3 +97,32 @@ def test_portal_outbox_send_retries_what_failed(site_dir, tmp_path, smtp, monkey
     result = CliRunner().invoke(main, ["outbox", "send"])
     assert result.exit_code == 0 and "sent 1" in result.output
     assert len(smtp.sent) == 1 and smtp.sent[0]["From"] == "portal@example.org"
+
+
+def test_starttls_checks_the_servers_certificate_and_name(site_dir, tmp_path, smtp):
+    app = make_app(tmp_path, **SMTP)
+    submit_assistance(app.test_client(), "en")
+    assert len(smtp.sent) == 1
+    (context,) = smtp.contexts
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+@pytest.mark.parametrize(
+    ("settings", "mode"),
+    [
+        ({}, "starttls"),
+        ({"PORTAL_SMTP_PORT": "465"}, "implicit"),
+        ({"PORTAL_SMTP_TLS": "Implicit", "PORTAL_SMTP_PORT": "2465"}, "implicit"),
+        ({"PORTAL_SMTP_TLS": "off", "PORTAL_SMTP_HOST": "localhost"}, "off"),
+        ({"PORTAL_SMTP_TLS": "off", "PORTAL_SMTP_HOST": "127.0.0.1"}, "off"),
+    ],
+)
+def test_tls_mode(settings, mode):
+    assert mail.tls_mode({**SMTP, **settings}) == mode
+
+
+@pytest.mark.parametrize("settings", [{"PORTAL_SMTP_TLS": "off"}, {"PORTAL_SMTP_TLS": "ssl"}])
+def test_plain_text_only_to_this_machine_and_no_unknown_mode(settings):
+    with pytest.raises(ValueError, match="PORTAL_SMTP_TLS"):
+        mail.tls_mode({**SMTP, **settings})

@@ -322,13 +322,20 @@ def test_anonymous_feedback_is_stored(client, db, lang):
     assert (data["rating_courtesy"], data["rating_overall"], data["channel"]) == (5, 4, "website")
 
 
-def test_feedback_reference_is_checked_when_given(client, db):
-    response = post_form(client, "/en/forms/feedback/", feedback_data(reference="K7M-4QX-9T"))
-    assert any("could not find" in m for m in errors_in(response))
+def test_feedback_reference_is_checked_for_its_form_only(client, db):
+    # Never looked up: the survey must not tell whether a reference exists.
+    response = post_form(client, "/en/forms/feedback/", feedback_data(reference="K7M-4QX"))
+    assert any("8 letters and digits" in m for m in errors_in(response))
+    assert count(db, "feedback") == 0
     reference = reference_on(submit_assistance(client, "en"))
-    response = post_form(client, "/en/forms/feedback/", feedback_data(reference=reference.lower()))
-    assert response.status_code == 302
-    assert count(db, "feedback") == 1
+    for typed in (reference.lower(), "k7m 4qx 9t"):
+        response = post_form(client, "/en/forms/feedback/", feedback_data(reference=typed))
+        assert response.status_code == 302
+    stored = [
+        json.loads(row["data"])["reference"]
+        for row in db["submissions"].rows_where("kind = 'feedback'", order_by="id")
+    ]
+    assert stored == [reference.replace("-", ""), "K7M4QX9T"]
 
 
 def test_feedback_contact_needs_a_mobile(client, db):
