@@ -9,8 +9,9 @@ import hashlib
 
 from markupsafe import Markup
 
+from .config import ANSWER_DAYS
 from .facts import facts
-from .listing import OVERDUE_DAYS, Filters, where
+from .listing import Filters, where
 from .queue import STATES_OF, Kind, iso, now_utc
 
 WEEKS = MONTHS = 12
@@ -27,7 +28,7 @@ class Stats(dict):
         return bar_chart(series, **options)
 
 
-def stats(db, now=None) -> dict:
+def stats(db, now=None, late_days: int = ANSWER_DAYS) -> dict:
     now = now or now_utc()
     now = now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
     monday = now.date() - dt.timedelta(days=now.weekday())
@@ -39,7 +40,7 @@ def stats(db, now=None) -> dict:
     return Stats(
         now=iso(now),
         by_state=_by_state(db),
-        overdue=_overdue(db, now),
+        overdue=_overdue(db, now, late_days),
         week_start=monday.isoformat(),
         new_this_week={kind: weekly[-1][kind] for kind in map(str, Kind)},
         weekly=weekly,
@@ -78,9 +79,11 @@ def _by_state(db) -> dict:
     }
 
 
-def _overdue(db, now: dt.datetime) -> dict:
+def _overdue(db, now: dt.datetime, late_days: int) -> dict:
     """Support requests still open past the committee's period: the queue's own 'late' filter."""
-    clause, params = where(Filters(kind=Kind.ASSISTANCE, overdue=True), now=now)
+    clause, params = where(
+        Filters(kind=Kind.ASSISTANCE, overdue=True, late_days=late_days), now=now
+    )
     # The clause is built from constants and placeholders only.
     count_sql = f"SELECT count(*) FROM submissions s WHERE {clause}"  # noqa: S608
     rows_sql = (
@@ -98,7 +101,7 @@ def _overdue(db, now: dt.datetime) -> dict:
         for id_, reference, state, created in db.execute(rows_sql, [*params, OLDEST])
     ]
     count = db.execute(count_sql, params).fetchone()[0]
-    return {"count": count, "days": OVERDUE_DAYS, "oldest": oldest}
+    return {"count": count, "days": late_days, "oldest": oldest}
 
 
 def _weekly(db, weeks: list[dt.date]) -> list[dict]:

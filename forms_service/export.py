@@ -17,7 +17,7 @@ from typing import Any
 
 from babel import Locale
 from flask import Response, send_file, stream_with_context
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -25,8 +25,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from . import choices, identifiers, listing, queue
 from . import db as db_module
+from . import listing, queue, registry, words
 from .i18n import text_direction
 from .queue import Kind
 
@@ -40,7 +40,7 @@ MIMETYPES = {
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Internal columns that are not part of the record (the reference is the public key).
 INTERNAL = frozenset({"id", "form_key", "name_norm"})
-ORPHAN_FIELDS = ("name", "birth_date", "gender", "school_stage")
+ORPHAN_FIELDS = tuple(f.key for f in registry.ORPHAN)
 BATCH = 200  # rows per streamed chunk
 SPOOL_BYTES = 8 * 1024 * 1024  # an XLSX larger than this goes to a temporary file on disk
 
@@ -55,10 +55,6 @@ def neutralise(text: str) -> str:
 
 def _text(value, lang):
     return value
-
-
-def _number(value, lang):
-    return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
 def _date(value, lang):
@@ -77,13 +73,7 @@ def _moment(value, lang):
 
 
 def _reference(value, lang):
-    if value and len(value) == identifiers.REFERENCE_LENGTH:
-        return identifiers.format_reference(value)
-    return value or None
-
-
-def _mobile(value, lang):
-    return identifiers.display_mobile(value) or None
+    return words.reference_text(value) or None
 
 
 def _coded(convert):
@@ -99,7 +89,7 @@ def _state(value, lang):
 
 @_coded
 def _channel(value, lang):
-    return dict(choices.channels(lang)).get(value, value)
+    return words.channel_name(value, lang)
 
 
 @_coded
@@ -107,21 +97,8 @@ def _language(value, lang):
     return Locale.parse(value).get_display_name(lang) if value else None
 
 
-@_coded
-def _yes_no(value, lang):
-    return gettext("Yes") if value else gettext("No")
-
-
 def _count(value, lang):
     return len(value) if value is not None else None
-
-
-def _word(options):
-    return _coded(lambda value, lang: choices.label(options, value) if value else None)
-
-
-def _words(options):
-    return _coded(lambda value, lang: choices.labels(options, value) if value else None)
 
 
 @dataclass(frozen=True)
@@ -163,6 +140,22 @@ def row_cells(columns, lang: str) -> Callable[[dict], list]:
     return cells
 
 
+def field_column(field: registry.Field) -> Column:
+    """A registry field as an export column: its path, its label, its words."""
+
+    def convert(value, lang):
+        return words.cell(field, value, lang)
+
+    if words.depends_on_code_only(field):
+        convert = _coded(convert)
+    return Column(field.path, field.label, convert, field.width)
+
+
+def _fields(kind: str) -> tuple[Column, ...]:
+    return tuple(field_column(f) for f in registry.fields_of(kind))
+
+
+# The case around the fields: not asked of anyone, kept by the queue.
 HEAD = (
     Column("reference", _l("Reference"), _reference, 12),
     Column("created_at", _l("Received (UTC)"), _moment, 17),
@@ -173,77 +166,24 @@ CASE = (
     Column("assigned_to", _l("Assigned to"), _text, 14),
     Column("lang", _l("Language"), _language, 10),
 )
+ASSISTANCE_FIELDS = _fields("assistance")
+_AT_INCOME = next(n for n, c in enumerate(ASSISTANCE_FIELDS) if c.key == "data.monthly_income")
 COLUMNS: dict[Kind, tuple[Column, ...]] = {
     Kind.ASSISTANCE: (
         *HEAD,
         Column("answer_from", _l("Earliest date for the committee's answer"), _date, 14),
         *CASE,
-        Column("full_name", _l("Full name"), _text, 32),
-        Column("national_id", _l("National ID or iqama number"), _text, 14),
-        Column("data.birth_date", _l("Date of birth"), _date, 12),
-        Column("data.nationality", _l("Nationality"), _word(choices.NATIONALITY), 12),
-        Column("mobile", _l("Mobile number"), _mobile, 14),
-        Column("email", _l("E-mail"), _text, 26),
-        Column("data.city", _l("City"), _text, 14),
-        Column("data.district", _l("District"), _text, 14),
-        Column("data.marital_status", _l("Marital status"), _word(choices.MARITAL_STATUS)),
-        Column(
-            "data.relation_to_orphans",
-            _l("Relation to the orphans"),
-            _word(choices.RELATION_TO_ORPHANS),
-        ),
-        Column("data.family_size", _l("Number of people in the family"), _number, 10),
+        *ASSISTANCE_FIELDS[:_AT_INCOME],
         Column("orphans", _l("Number of orphans"), _count, 10),
-        Column("data.monthly_income", _l("Total monthly income of the family (riyals)"), _number),
-        Column("data.income_sources", _l("Sources of income"), _words(choices.INCOME_SOURCES), 24),
-        Column("data.housing", _l("Housing"), _word(choices.HOUSING)),
-        Column("data.support_type", _l("Support needed"), _words(choices.SUPPORT_TYPE), 24),
-        Column("data.description", _l("Situation"), _text, 60),
-        Column("data.id_override_reason", _l("Reason to accept an ID that fails the check digit")),
+        *ASSISTANCE_FIELDS[_AT_INCOME:],
         Column("applicant_message", _l("Message to the applicant"), _text, 30),
     ),
-    Kind.VOLUNTEER: (
-        *HEAD,
-        *CASE,
-        Column("full_name", _l("Full name"), _text, 28),
-        Column("data.gender", _l("Gender"), _word(choices.GENDER), 10),
-        Column("data.birth_date", _l("Date of birth"), _date, 12),
-        Column("mobile", _l("Mobile number"), _mobile, 14),
-        Column("email", _l("E-mail"), _text, 26),
-        Column("data.city", _l("City"), _text, 14),
-        Column("data.education", _l("Education"), _word(choices.EDUCATION)),
-        Column("data.skills", _l("Skills"), _words(choices.SKILLS), 30),
-        Column("data.interests", _l("Interests"), _text, 40),
-        Column("data.availability.days", _l("Days"), _words(choices.DAYS), 24),
-        Column("data.availability.times", _l("Times"), _words(choices.TIMES), 20),
-        Column("data.hours_per_week", _l("Hours a week"), _number, 10),
-        Column("data.experience", _l("Volunteering experience"), _text, 40),
-        Column(
-            "data.national_volunteer_id", _l("National volunteering platform number"), _text, 18
-        ),
-    ),
-    Kind.FEEDBACK: (
-        *HEAD,
-        # data.reference and data.channel are the request rated and how the person dealt
-        # with the association, not the feedback's own reference and channel.
-        Column("data.reference", _l("Request"), _reference, 12),
-        Column("data.channel", _l("How they dealt with the association"), _channel, 22),
-        Column("data.rating_courtesy", _l("Courtesy and respect"), _number, 10),
-        Column("data.rating_clarity", _l("Clarity of information"), _number, 10),
-        Column("data.rating_speed", _l("Speed of service"), _number, 10),
-        Column("data.rating_overall", _l("Overall satisfaction"), _number, 10),
-        Column("data.comments", _l("Comments"), _text, 50),
-        Column("data.may_contact", _l("May be contacted"), _yes_no, 10),
-        Column("mobile", _l("Mobile number"), _mobile, 14),
-        Column("lang", _l("Language"), _language, 10),
-    ),
+    Kind.VOLUNTEER: (*HEAD, *CASE, *_fields("volunteer")),
+    Kind.FEEDBACK: (*HEAD, *_fields("feedback"), Column("lang", _l("Language"), _language, 10)),
 }
 ORPHAN_COLUMNS = (
     Column("reference", _l("Reference"), _reference, 12),
-    Column("name", _l("Child's full name"), _text, 32),
-    Column("birth_date", _l("Date of birth"), _date, 12),
-    Column("gender", _l("Gender"), _word(choices.GENDER), 10),
-    Column("school_stage", _l("School stage"), _word(choices.SCHOOL_STAGE), 18),
+    *(field_column(f) for f in registry.ORPHAN),
 )
 SHEET_TITLES = {
     Kind.ASSISTANCE: _l("Support requests"),

@@ -5,10 +5,10 @@ import re
 from dataclasses import dataclass, field
 
 from . import identifiers
+from .config import ANSWER_DAYS
 from .queue import WAITING_STATES, Kind, iso, now_utc
 
 PAGE_SIZE = 50
-OVERDUE_DAYS = 14
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Filters:
     newest_first: bool = False
     page: int = 1
     me: str = ""
+    late_days: int = ANSWER_DAYS  # PORTAL_ANSWER_DAYS: waiting longer than this is late
     extra: dict = field(default_factory=dict)
 
     def as_query(self) -> dict:
@@ -69,7 +70,7 @@ def where(filters: Filters, *, with_state: bool = True, now: dt.datetime | None 
     elif filters.assigned == "none":
         clauses.append("s.assigned_to IS NULL")
     if filters.overdue:
-        cutoff = (now or now_utc()) - dt.timedelta(days=OVERDUE_DAYS)
+        cutoff = (now or now_utc()) - dt.timedelta(days=filters.late_days)
         open_states = [str(s) for s in WAITING_STATES[filters.kind]]
         clauses.append(f"s.state IN ({','.join('?' * len(open_states))}) AND s.created_at < ?")
         params.extend([*open_states, iso(cutoff)])

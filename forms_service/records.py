@@ -3,6 +3,7 @@
 from flask import g
 from flask_babel import gettext
 
+from . import registry
 from .facts import facts
 
 ATTESTATION_VERSION = "attestation-2026-11-25"
@@ -12,81 +13,46 @@ def _iso(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+def value_in(form, key: str):
+    """A field's value by its registry key; a dot goes into a group (availability.days)."""
+    for part in key.split(".")[:-1]:
+        form = form[part].form
+    return _iso(form[key.split(".")[-1]].data)
+
+
+def _put(record: dict, key: str, value) -> None:
+    *groups, name = key.split(".")
+    for part in groups:
+        record = record.setdefault(part, {})
+    record[name] = value
+
+
+def record_of(form, fields) -> dict:
+    """The values to store for these registry fields, read from a validated form."""
+    record: dict = {}
+    for field in fields:
+        _put(record, field.key, value_in(form, field.key))
+    return record
+
+
+ASKED = tuple(f for f in registry.ASSISTANCE if f.section != registry.Section.STAFF)
+
+
 def assistance_record(form) -> tuple[dict, list]:
-    fields = {
-        name: _iso(form[name].data)
-        for name in (
-            "full_name",
-            "national_id",
-            "birth_date",
-            "nationality",
-            "mobile",
-            "email",
-            "city",
-            "district",
-            "marital_status",
-            "relation_to_orphans",
-            "family_size",
-            "monthly_income",
-            "income_sources",
-            "housing",
-            "support_type",
-            "description",
-        )
-    }
-    orphans = [
-        {
-            "name": entry.form.name.data,
-            "birth_date": _iso(entry.form.birth_date.data),
-            "gender": entry.form.gender.data,
-            "school_stage": entry.form.school_stage.data,
-        }
-        for entry in form.orphans.entries
-    ]
-    return fields, orphans
+    orphans = [record_of(entry.form, registry.ORPHAN) for entry in form.orphans.entries]
+    return record_of(form, ASKED), orphans
 
 
 def volunteer_record(form) -> dict:
-    fields = {
-        name: _iso(form[name].data)
-        for name in (
-            "full_name",
-            "gender",
-            "birth_date",
-            "mobile",
-            "email",
-            "city",
-            "education",
-            "skills",
-            "interests",
-            "hours_per_week",
-            "experience",
-            "national_volunteer_id",
-        )
-    }
-    fields["availability"] = {
-        "days": form.availability.days.data,
-        "times": form.availability.times.data,
-    }
-    return fields
+    return record_of(form, registry.VOLUNTEER)
 
 
 def feedback_record(form) -> dict:
-    fields = {
-        name: form[name].data
-        for name in (
-            "reference",
-            "channel",
-            "rating_courtesy",
-            "rating_clarity",
-            "rating_speed",
-            "rating_overall",
-            "comments",
-            "may_contact",
-        )
-    }
-    for rating in ("rating_courtesy", "rating_clarity", "rating_speed", "rating_overall"):
-        fields[rating] = int(fields[rating])
+    fields = record_of(form, registry.FEEDBACK)
+    for field in registry.FEEDBACK:
+        if field.type == registry.Type.NUMBER:
+            fields[field.key] = int(fields[field.key])
+    # A mobile is kept only when the person asked to be contacted.
     fields["mobile"] = form.mobile.data if form.may_contact.data else None
     return fields
 

@@ -232,6 +232,7 @@ def _filters(kind: Kind) -> listing.Filters:
         if re.fullmatch(r"[1-9][0-9]{0,5}", args.get("page", ""))
         else 1,
         me=actor(),
+        late_days=current_app.config["PORTAL_ANSWER_DAYS"],
     )
 
 
@@ -548,7 +549,10 @@ def user_update(username):
 
 @bp.get("/dashboard")
 def dashboard():
-    return render_template("staff/dashboard.html", stats=dashboard_stats(get_db()))
+    return render_template(
+        "staff/dashboard.html",
+        stats=dashboard_stats(get_db(), late_days=current_app.config["PORTAL_ANSWER_DAYS"]),
+    )
 
 
 @bp.get("/<any(assistance, volunteer, feedback):kind>/export.<any(csv, xlsx, json):fmt>")

@@ -104,6 +104,7 @@ class NoteForm(FlaskForm):
         [Required(_l("Write the note."))],
         max_length=4000,
         description=_l("Seen by staff only."),
+        id="note-text",  # the case page has both: one name each form, one id each page
     )
 
 
@@ -113,6 +114,7 @@ class MessageForm(FlaskForm):
         [Required(_l("Write the message."))],
         max_length=2000,
         description=_l("Shown on the status page to whoever has the reference and mobile number."),
+        id="message-text",
     )
 
 

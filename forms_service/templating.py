@@ -73,6 +73,15 @@ def channel_label(code: str) -> str:
     return dict(choices.channels(g.get("lang", "ar"))).get(code, code)
 
 
+def is_late(row: dict) -> bool:
+    """Waiting longer than the policy's period (PORTAL_ANSWER_DAYS) in a waiting state."""
+    from flask import current_app
+
+    waiting = WAITING_STATES[Kind(row["kind"])]
+    late_days = current_app.config["PORTAL_ANSWER_DAYS"]
+    return row["state"] in waiting and days_since(row["created_at"]) > late_days
+
+
 def days_since(moment: str) -> int:
     day = as_date(moment)
     return (dt.datetime.now(dt.UTC).date() - day).days if day else 0
@@ -120,11 +129,18 @@ def event_text(event: dict) -> str:
 def init_app(app):
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    from . import case_view
+    from . import case_view, registry
 
     app.jinja_env.globals.update(
         details=case_view.details,
         orphan_rows=case_view.orphan_rows,
+        orphan_fields=registry.ORPHAN,
+        answer=case_view.answer,
+        change_target=case_view.change_target,
+        asked_sections=[
+            (title, registry.in_section(section))
+            for section, title in registry.SECTION_TITLES.items()
+        ],
         duplicate_reason=duplicate_reason,
         event_text=event_text,
         error_items=error_items,
@@ -135,6 +151,7 @@ def init_app(app):
         applicant_label=applicant_label,
         state_label=state_label,
         days_since=days_since,
+        is_late=is_late,
         states_of=lambda kind: STATES_OF[Kind(kind)],
         open_states=lambda kind: [str(s) for s in WAITING_STATES[Kind(kind)]],
         action_label=action_label,

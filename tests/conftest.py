@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.html_check import check_response
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site"
 CONTENT = ROOT / "content"
@@ -155,7 +157,10 @@ def make_app(tmp_path, **overrides):
         "TESTING": True,
     }
     settings.update(overrides)
-    return create_app(settings)
+    app = create_app(settings)
+    # Every page a test renders is checked: lang/dir, a title, unique ids, labelled fields.
+    app.after_request(check_response)
+    return app
 
 
 @pytest.fixture
