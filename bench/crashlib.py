@@ -1,7 +1,8 @@
 """The crash test's kit: the portal under load, killed with SIGKILL, then the database checked.
 
 Used by `bench/crash.py` (the long run) and `tests/data_safety/test_crash.py` (the short run
-inside `make test`); one copy of the code. Standard library only.
+inside `make test`); one copy of the code. Standard library, and pypdf and Pillow for the
+request's documents (the portal refuses anything but a real PDF, JPEG or PNG).
 
 What a run does:
 - starts `python -m forms_service.cli serve` (gunicorn, gthread workers) in its own process
@@ -29,6 +30,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import http.client
+import io
 import itertools
 import json
 import os
@@ -47,6 +49,9 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
+
+from PIL import Image
+from pypdf import PdfWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = secrets.token_hex(32)  # one per run: every worker and restart shares it
@@ -120,19 +125,31 @@ DOCUMENT_KINDS = ("id_card", "death_certificate", "family_record")
 KINDS = {"volunteer": "volunteer sign-ups", "assistance": "support requests"}
 
 
+def real_pdf(tag: str) -> bytes:
+    """A one-page PDF written by pypdf, `tag` in its metadata (so that its bytes are unique)."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Subject": tag})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def real_png(tag: str) -> bytes:
+    """A PNG written by Pillow, `tag` in its pixels. No metadata: the portal re-encodes photos
+    and stores this one byte for byte, so its SHA-256 is still the one the client sent."""
+    out = io.BytesIO()
+    Image.frombytes("L", (len(tag), 1), tag.encode()).convert("RGB").save(out, "PNG")
+    return out.getvalue()
+
+
 def documents() -> list[tuple[str, str, str, bytes]]:
     """Three small documents, each with unique bytes, so every stored file can be traced."""
-    tag = secrets.token_hex(8).encode()
-    pdf = b"%PDF-1.4\n%" + tag + b"\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    tag = secrets.token_hex(8)
     return [
-        ("id_card", "id.pdf", "application/pdf", pdf),
-        (
-            "death_certificate",
-            "death.pdf",
-            "application/pdf",
-            pdf.replace(b"%PDF-1.4", b"%PDF-1.5"),
-        ),
-        ("family_record", "family.png", "image/png", b"\x89PNG\r\n\x1a\n" + tag + b"\0" * 56),
+        ("id_card", "id.pdf", "application/pdf", real_pdf(tag + "-id")),
+        ("death_certificate", "death.pdf", "application/pdf", real_pdf(tag + "-death")),
+        ("family_record", "family.png", "image/png", real_png(tag)),
     ]
 
 

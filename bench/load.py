@@ -43,10 +43,17 @@ VALUE = re.compile(r'\bvalue="([^"]*)"')
 
 # The fields a browser sends, as in tests/forms (valid values: national ID 1000000008, …).
 # The fields a browser sends: one list, shared with the crash test.
-from crashlib import ASSISTANCE, VOLUNTEER, code_version, machine  # noqa: E402 - bench/ on sys.path
+from crashlib import (  # noqa: E402 - bench/ on sys.path
+    ASSISTANCE,
+    VOLUNTEER,
+    code_version,
+    machine,
+    real_pdf,
+    real_png,
+)
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PDF = real_pdf("load")  # real documents: the portal parses PDFs and re-encodes photos
+PNG = real_png("load")
 DOCUMENTS = [
     ("documents-id_card", "id.pdf", "application/pdf", PDF),
     ("documents-death_certificate", "death.pdf", "application/pdf", PDF),

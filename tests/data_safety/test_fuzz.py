@@ -487,8 +487,8 @@ def uploads(draw):
             complete &= not required
             continue
         content = {"good": PDF, "odd_name": PNG, "empty": b"", "junk": None}[how]
-        if content is None:  # never a PDF, JPEG or PNG by its first bytes
-            content = b"junk:" + draw(st.binary(max_size=300).filter(lambda b: b"%PDF-" not in b))
+        if content is None:  # never a PDF, JPEG or PNG by its first bytes, even with %PDF- inside
+            content = b"junk:" + draw(st.binary(max_size=300) | st.just(b" %PDF-1.4\n"))
         name = draw(safe_filenames) if how == "odd_name" else f"{kind}.pdf"
         if how in ("empty", "junk") or (required and how == "odd_name" and not Path(name).name):
             complete = False

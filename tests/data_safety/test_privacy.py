@@ -23,12 +23,11 @@ from forms_service.db import connect
 from forms_service.queue import Kind, State
 from forms_service.uploads import StoredFile
 from tests.conftest import SITE
-from tests.forms.helpers import VALID_ID, VALID_IQAMA
+from tests.forms.helpers import PDF, VALID_ID, VALID_IQAMA
 
 NOW = dt.datetime(2027, 6, 15, 12, 0, tzinfo=dt.UTC)
 SCHEDULE = {privacy.REQUESTS: 12, privacy.VOLUNTEERS: 6, privacy.FEEDBACK: 6}
 DAY = dt.timedelta(days=1)
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 ATTESTATION = queue.Attestation("أقر بأن البيانات صحيحة وأتحمل مسؤوليتها", "attestation-test", "ar")
 CONSENT = queue.Attestation("أوافق على إشعار الخصوصية", "privacy-2026-11-25", "ar")
 

@@ -4,9 +4,28 @@ import io
 import re
 
 from bs4 import BeautifulSoup
+from PIL import Image
+from pypdf import PdfWriter
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+def _blank_pdf() -> bytes:
+    """A real one-page A4 PDF: uploads are parsed by pypdf, a look-alike is refused."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _small_png() -> bytes:
+    """A real 8×8 PNG. Pillow wrote it without metadata, so uploads store it byte for byte."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 200, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+PDF = _blank_pdf()
+PNG = _small_png()
 VALID_ID = "1000000008"  # Luhn-valid, starts with 1
 VALID_IQAMA = "2000000006"
 
