@@ -30,7 +30,7 @@ PAGES = {
         _l("Too many attempts"),
         _l(
             "For everyone's safety the number of attempts from one connection is limited. "
-            "Wait an hour and try again."
+            "Wait a while, then try again later."
         ),
     ),
     500: (
