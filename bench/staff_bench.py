@@ -89,7 +89,7 @@ def luhn_id(rng) -> str:
 
 
 def seed(db_path: str, n: int, rng: random.Random) -> float:
-    from forms_service import create_app, queue
+    from forms_service import create_app, lifecycle, queue
     from forms_service.db import connect
 
     app = create_app(
@@ -139,7 +139,7 @@ def seed(db_path: str, n: int, rng: random.Random) -> float:
             at = start + dt.timedelta(seconds=rng.randrange(0, 360 * 86400))
             queue.submit(
                 db,
-                kind=queue.Kind(kind),
+                kind=lifecycle.Kind(kind),
                 lang="ar",
                 fields=fields,
                 orphans=orphans,
@@ -177,7 +177,7 @@ def timed(fn, runs=30):
 def measure_queries(db_path: str, rng: random.Random) -> list[tuple[str, float, float]]:
     from forms_service import listing
     from forms_service.db import connect
-    from forms_service.queue import Kind
+    from forms_service.lifecycle import Kind
 
     db = connect(db_path)
     sample = db.execute(
@@ -234,7 +234,7 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from forms_service import create_app, export, listing
 from forms_service.db import connect
-from forms_service.queue import Kind
+from forms_service.lifecycle import Kind
 from flask_babel import force_locale
 fmt, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
 app = create_app({{"PORTAL_DB": path, "SECRET_KEY": "bench", "PORTAL_SITE": {site!r}}})

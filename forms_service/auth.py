@@ -13,9 +13,11 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from .clock import iso, now_utc
 from .db import immediate
+from .events import Event, record
 from .identifiers import clean_number
-from .queue import Event, Role, iso, now_utc, record
+from .lifecycle import Role
 from .ratelimit import client_key
 
 MIN_PASSWORD = 12

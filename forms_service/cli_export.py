@@ -7,7 +7,7 @@ from contextlib import ExitStack
 import click
 
 from .files import open_private
-from .queue import STATES_OF, Kind
+from .lifecycle import STATES_OF, Kind
 
 LARGE = 1000  # rows from which writing to a file shows a progress bar
 

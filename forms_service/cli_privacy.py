@@ -8,6 +8,7 @@ from contextlib import closing
 
 import click
 
+from . import clock
 from .files import open_private
 
 
@@ -41,7 +42,7 @@ def _app_and_db():
 )
 def purge_command(dry_run, rejected_months, declined_volunteer_months, feedback_contact_months):
     """Delete or anonymise what the retention schedule (facts.yml) says is due, with files."""
-    from . import privacy, queue
+    from . import privacy
 
     schedule = privacy.schedule_from_facts(
         **{
@@ -52,7 +53,7 @@ def purge_command(dry_run, rejected_months, declined_volunteer_months, feedback_
     )
     app, database = _app_and_db()
     uploads = app.config["PORTAL_UPLOADS"]
-    now = queue.now_utc()
+    now = clock.now_utc()
     with closing(database):
         if dry_run:
             plan = privacy.purge_plan(database, now, schedule, uploads)

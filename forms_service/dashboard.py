@@ -9,10 +9,11 @@ import hashlib
 
 from markupsafe import Markup
 
+from .clock import iso, now_utc
 from .config import ANSWER_DAYS
 from .facts import facts
+from .lifecycle import STATES_OF, Kind
 from .listing import Filters, where
-from .queue import STATES_OF, Kind, iso, now_utc
 
 WEEKS = MONTHS = 12
 OLDEST = 5

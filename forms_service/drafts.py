@@ -14,8 +14,8 @@ import secrets
 import time
 from pathlib import Path
 
+from .clock import iso, now_utc
 from .db import immediate
-from .queue import iso, now_utc
 from .uploads import ALLOWED, StoredFile, document_row, remove
 
 MAX_AGE = dt.timedelta(days=1)

@@ -25,10 +25,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from . import clock, events, lifecycle, listing, registry, words
 from . import db as db_module
-from . import listing, queue, registry, words
 from .i18n import text_direction
-from .queue import Kind
+from .lifecycle import Kind
 
 FORMATS = ("csv", "xlsx", "json")
 MIMETYPES = {
@@ -84,7 +84,7 @@ def _coded(convert):
 
 @_coded
 def _state(value, lang):
-    return str(queue.STAFF_LABELS.get(value, value or ""))
+    return str(lifecycle.STAFF_LABELS.get(value, value or ""))
 
 
 @_coded
@@ -360,12 +360,12 @@ def _record_export(db, filters: listing.Filters, fmt: str, lang: str, actor: str
             "filters": filter_values,
             "rows": rows,
         }
-        queue.record(db, queue.Event("export", actor, None, detail=detail))
+        events.record(db, events.Event("export", actor, None, detail=detail))
     return rows
 
 
 def filename(kind, fmt: str, today: dt.date | None = None) -> str:
-    return f"{Kind(kind)}-{(today or queue.now_utc().date()).isoformat()}.{fmt}"
+    return f"{Kind(kind)}-{(today or clock.now_utc().date()).isoformat()}.{fmt}"
 
 
 def _stream(db, filters, fmt, lang, rows=None) -> Iterator[str]:

@@ -5,8 +5,9 @@ import re
 from dataclasses import dataclass, field
 
 from . import identifiers
+from .clock import iso, now_utc
 from .config import ANSWER_DAYS
-from .queue import WAITING_STATES, Kind, iso, now_utc
+from .lifecycle import WAITING_STATES, Kind
 
 PAGE_SIZE = 50
 

@@ -18,8 +18,8 @@ from email.message import EmailMessage
 
 from flask_babel import gettext
 
+from .clock import iso, now_utc
 from .identifiers import format_reference
-from .queue import iso, now_utc
 
 log = logging.getLogger(__name__)
 

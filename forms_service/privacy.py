@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import clock, events, identifiers, lifecycle, queue
 from . import drafts as drafts_module
-from . import identifiers, queue
 from .db import immediate
 from .facts import facts
 from .migrations import ERASED_DETAIL
@@ -37,7 +37,11 @@ DRAFTS = "expired_drafts"
 UNLINKED = "unlinked_documents"
 STRAY = "stray_files"
 
-CLOSED_REQUEST_STATES = (queue.State.REJECTED, queue.State.WITHDRAWN, queue.State.DUPLICATE)
+CLOSED_REQUEST_STATES = (
+    lifecycle.State.REJECTED,
+    lifecycle.State.WITHDRAWN,
+    lifecycle.State.DUPLICATE,
+)
 # Events whose detail holds words staff typed (which may name the person).
 FREE_TEXT_ACTIONS = ("note", "message", "transition")
 # An unreferenced upload younger than this may belong to a form being sent right now (the
@@ -83,7 +87,7 @@ def months_before(moment: dt.datetime, months: int) -> dt.datetime:
 
 
 def _cutoff(now: dt.datetime, months: int) -> str:
-    return queue.iso(months_before(_utc(now), months).replace(microsecond=0))
+    return clock.iso(months_before(_utc(now), months).replace(microsecond=0))
 
 
 def _chunks(ids: list, size: int = _CHUNK) -> Iterable[list]:
@@ -188,8 +192,8 @@ def purge_plan(db, now: dt.datetime, schedule: Mapping[str, int], uploads_dir=No
     steps, files = [], {}
     closed = [str(s) for s in CLOSED_REQUEST_STATES]
     for rule, kind, states in (
-        (REQUESTS, queue.Kind.ASSISTANCE, closed),
-        (VOLUNTEERS, queue.Kind.VOLUNTEER, [str(queue.State.DECLINED)]),
+        (REQUESTS, lifecycle.Kind.ASSISTANCE, closed),
+        (VOLUNTEERS, lifecycle.Kind.VOLUNTEER, [str(lifecycle.State.DECLINED)]),
     ):
         before = _cutoff(now, schedule[rule])
         ids = _ids(
@@ -207,10 +211,10 @@ def purge_plan(db, now: dt.datetime, schedule: Mapping[str, int], uploads_dir=No
         "mobile IS NOT NULL OR email IS NOT NULL OR full_name IS NOT NULL "
         "OR national_id IS NOT NULL OR coalesce(json_extract(data, '$.may_contact'), 0) != 0"
         ") ORDER BY id",
-        [str(queue.Kind.FEEDBACK), before],
+        [str(lifecycle.Kind.FEEDBACK), before],
     )
     steps.append(Step(FEEDBACK, "anonymise", len(ids), ids, schedule[FEEDBACK], before))
-    draft_cutoff = queue.iso(_utc(now) - drafts_module.MAX_AGE)
+    draft_cutoff = clock.iso(_utc(now) - drafts_module.MAX_AGE)
     draft_count = db.execute(
         "SELECT count(*) FROM drafts WHERE updated_at < ?", [draft_cutoff]
     ).fetchone()[0]
@@ -229,7 +233,7 @@ def purge_plan(db, now: dt.datetime, schedule: Mapping[str, int], uploads_dir=No
     steps.append(Step(UNLINKED, "delete", len(unlinked), documents=len(unlinked)))
     files[STRAY] = _stray_files(db, uploads_dir)
     steps.append(Step(STRAY, "delete", len(files[STRAY]), documents=len(files[STRAY])))
-    return Plan(queue.iso(now.replace(microsecond=0)), steps, files)
+    return Plan(clock.iso(now.replace(microsecond=0)), steps, files)
 
 
 # ---------------------------------------------------------------- doing it
@@ -331,9 +335,9 @@ def purge(db, now: dt.datetime, schedule: Mapping[str, int], uploads_dir, actor:
                 chunk,
             )
         files += plan._files[UNLINKED] + plan._files[STRAY]
-        queue.record(
+        events.record(
             db,
-            queue.Event(
+            events.Event(
                 "purge",
                 actor,
                 detail={
@@ -561,16 +565,16 @@ def subject_export(
 ) -> dict:
     """Everything held about one person, JSON-able; recorded (the count, never who)."""
     name, value = _identify(national_id, mobile)
-    now = _utc(now or queue.now_utc())
+    now = _utc(now or clock.now_utc())
     with immediate(db):
         ids = _cases_of(db, name, value)
         cases = [_case_export(db, submission_id) for submission_id in ids]
         draft_ids = _drafts_of(db, name, value)
         in_progress = [_draft_export(db, draft_id) for draft_id in draft_ids]
         detail = {"cases": len(ids), "drafts": len(draft_ids)}
-        queue.record(db, queue.Event("subject_exported", actor, detail=detail), now)
+        events.record(db, events.Event("subject_exported", actor, detail=detail), now)
     return {
-        "generated_at": queue.iso(now.replace(microsecond=0)),
+        "generated_at": clock.iso(now.replace(microsecond=0)),
         "controller": facts()["name"],
         "privacy_notice_version": facts()["privacy_notice"]["version"],
         "identified_by": {name: value},
@@ -591,7 +595,7 @@ def subject_erase(
     """Remove everything held about one person, requests in progress included; the trail
     stays, anonymised, and says so (counts only)."""
     name, value = _identify(national_id, mobile)
-    now = _utc(now or queue.now_utc())
+    now = _utc(now or clock.now_utc())
     _secure(db)
     with immediate(db):
         ids = _cases_of(db, name, value)
@@ -602,7 +606,7 @@ def subject_erase(
         counts["documents"] += draft_documents
         counts["drafts"] = len(draft_ids)
         detail = {"cases": len(ids), "drafts": len(draft_ids)}
-        queue.record(db, queue.Event("subject_erased", actor, detail=detail), now)
+        events.record(db, events.Event("subject_erased", actor, detail=detail), now)
     if ids or draft_ids:
         _scrub(db)
     return {**counts, "files_removed": _remove_files(uploads_dir, files)}

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import FieldList, FormField
 
-from . import choices, drafts, mail, queue, ratelimit, uploads
+from . import choices, drafts, lifecycle, mail, queue, ratelimit, uploads
 from .db import get_db
 from .errors import render_error
 from .fields import MultiCheckboxField
@@ -246,7 +246,7 @@ def assistance_check():
     if saved is None:
         # Stored already (a retry whose first answer was lost): show the same receipt.
         # Only soon after: a copy of an old cookie must not open the confirmation page.
-        stored = queue.by_form_key(db, queue.Kind.ASSISTANCE, draft_id) if draft_id else None
+        stored = queue.by_form_key(db, lifecycle.Kind.ASSISTANCE, draft_id) if draft_id else None
         if stored is not None:
             session.pop("draft", None)
             if drafts.receipt_due(stored["created_at"]):
@@ -263,7 +263,7 @@ def assistance_check():
         fields, orphans = assistance_record(form)
         receipt = queue.submit(
             db,
-            kind=queue.Kind.ASSISTANCE,
+            kind=lifecycle.Kind.ASSISTANCE,
             lang=g.lang,
             fields=fields,
             orphans=orphans,
@@ -311,7 +311,7 @@ def _simple_form(kind: str, form, record, template: str):
                 abort(429)
             receipt = queue.submit(
                 get_db(),
-                kind=queue.Kind(kind),
+                kind=lifecycle.Kind(kind),
                 lang=g.lang,
                 fields=record(form),
                 form_key=form.form_key.data or None,

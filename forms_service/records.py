@@ -5,6 +5,7 @@ from flask_babel import gettext
 
 from . import registry
 from .facts import facts
+from .queue import Attestation
 
 ATTESTATION_VERSION = "attestation-2026-11-25"
 
@@ -59,8 +60,6 @@ def feedback_record(form) -> dict:
 
 def attestation_of(field, privacy: bool = False):
     """The exact words agreed to (as shown, in the page's language) and their version."""
-    from .queue import Attestation
-
     text = str(field.label.text)
     if privacy:
         version = facts()["privacy_notice"]["version"]

@@ -21,13 +21,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from . import auth, choices, listing, queue, staff_session, uploads
+from . import auth, choices, lifecycle, listing, queue, staff_session, uploads
 from .dashboard import stats as dashboard_stats
 from .db import get_db
 from .export import export_response
 from .i18n import lang_url
 from .identifiers import format_reference
-from .queue import Kind
+from .lifecycle import Kind
 from .records import assistance_record
 from .staff_forms import (
     STAFF_ENTRY_VERSION,
@@ -45,6 +45,7 @@ from .staff_forms import (
     UserUpdateForm,
 )
 from .staff_session import actor
+from .templating import state_label
 
 bp = Blueprint("staff", __name__)
 bp.before_request(staff_session.load_and_guard)
@@ -218,7 +219,7 @@ def _filters(kind: Kind) -> listing.Filters:
 
     return listing.Filters(
         kind=kind,
-        state=args.get("state", "") if args.get("state", "") in queue.STATES_OF[kind] else "",
+        state=args.get("state", "") if args.get("state", "") in lifecycle.STATES_OF[kind] else "",
         assigned=args.get("assigned", "") if args.get("assigned") in ("me", "none") else "",
         overdue=args.get("overdue") == "1",
         since=day("since"),
@@ -300,8 +301,8 @@ def case(case_id):
         documents=queue.documents_of(db, case_id),
         history=queue.history(db, case_id),
         duplicates=listing.possible_duplicates(db, row) if row["kind"] == Kind.ASSISTANCE else [],
-        moves=queue.next_states(g.staff["role"], row["kind"], row["state"]),
-        needs_reason=queue.NEEDS_REASON,
+        moves=lifecycle.next_states(g.staff["role"], row["kind"], row["state"]),
+        needs_reason=lifecycle.NEEDS_REASON,
         transition_form=TransitionForm(),
         note_form=NoteForm(),
         message_form=MessageForm(),
@@ -400,8 +401,6 @@ def transition(case_id):
 
 
 def state_word(state: str) -> str:
-    from .templating import state_label
-
     return state_label(state)
 
 

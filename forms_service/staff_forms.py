@@ -10,14 +10,9 @@ from .auth import MIN_PASSWORD
 from .facts import facts
 from .fields import ChoiceField, LongTextField, NumberTextField, Required, TextField
 from .forms import AssistanceRequestForm
-from .queue import Role
+from .lifecycle import ROLE_LABELS
 
-ROLE_CHOICES = [
-    (Role.OFFICER.value, _l("Beneficiary relations officer")),
-    (Role.RESEARCHER.value, _l("Social researcher")),
-    (Role.COMMITTEE.value, _l("Research committee")),
-    (Role.ADMIN.value, _l("Administrator")),
-]
+ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 # Requests staff enter for people who came in person, phoned, wrote or went through a branch
 # delegate: the policy's channels 1–4 and 8.
 ENTRY_CHANNELS = ("interview", "phone", "social_media", "letter", "branch_delegate")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from whitenoise import WhiteNoise
 
+from .errors import render_error
+
 # Material's own assets carry a content hash in their names: cache them for a year.
 HASHED = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:css|js)$")
 
@@ -25,8 +27,6 @@ def init_app(app, site_dir: Path):
     def not_found():
         # Every missing page answers in its path's language, in the site's shell. (The
         # built 404.html, with both languages, is for web servers that serve site/ alone.)
-        from .errors import render_error
-
         return render_error(404)
 
     return not_found

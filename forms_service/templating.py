@@ -2,14 +2,20 @@
 
 import datetime as dt
 
-from . import choices, identifiers
-from .queue import (
+from flask import current_app, g
+from flask_babel import gettext
+
+from . import case_view, choices, identifiers, registry, words
+from .i18n import DEFAULT
+from .lifecycle import (
     ACTION_LABELS,
     APPLICANT_LABELS,
+    ROLE_LABELS,
     STAFF_LABELS,
     STATES_OF,
     WAITING_STATES,
     Kind,
+    Role,
     State,
 )
 
@@ -41,14 +47,6 @@ def _field_errors(field):
     return [(target, str(field.errors[0]))]
 
 
-def as_date(value) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if not value:
-        return None
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def applicant_label(state: str) -> str:
     return str(APPLICANT_LABELS[State(state)])
 
@@ -62,34 +60,26 @@ def action_label(state: str) -> str:
 
 
 def role_label(role: str) -> str:
-    from .staff_forms import ROLE_CHOICES
-
-    return choices.label(ROLE_CHOICES, role)
+    return str(ROLE_LABELS[Role(role)])
 
 
 def channel_label(code: str) -> str:
-    from flask import g
-
-    return dict(choices.channels(g.get("lang", "ar"))).get(code, code)
+    return words.channel_name(code, g.get("lang", DEFAULT))
 
 
 def is_late(row: dict) -> bool:
     """Waiting longer than the policy's period (PORTAL_ANSWER_DAYS) in a waiting state."""
-    from flask import current_app
-
     waiting = WAITING_STATES[Kind(row["kind"])]
     late_days = current_app.config["PORTAL_ANSWER_DAYS"]
     return row["state"] in waiting and days_since(row["created_at"]) > late_days
 
 
 def days_since(moment: str) -> int:
-    day = as_date(moment)
+    day = words.as_date(moment)
     return (dt.datetime.now(dt.UTC).date() - day).days if day else 0
 
 
 def duplicate_reason(reason: str) -> str:
-    from flask_babel import gettext
-
     return {
         "national_id": gettext("same national ID"),
         "mobile": gettext("same mobile"),
@@ -99,8 +89,6 @@ def duplicate_reason(reason: str) -> str:
 
 def event_text(event: dict) -> str:
     """One line of a case's history in the viewer's language."""
-    from flask_babel import gettext
-
     action, detail = event["action"], event["detail"]
     if action == "submitted":
         return gettext(
@@ -129,8 +117,6 @@ def event_text(event: dict) -> str:
 def init_app(app):
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    from . import case_view, registry
-
     app.jinja_env.globals.update(
         details=case_view.details,
         orphan_rows=case_view.orphan_rows,
@@ -147,7 +133,7 @@ def init_app(app):
         choices=choices,
         label=choices.label,
         labels=choices.labels,
-        as_date=as_date,
+        as_date=words.as_date,
         applicant_label=applicant_label,
         state_label=state_label,
         days_since=days_since,

@@ -22,6 +22,7 @@ import filetype
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
 
+from .clock import iso, now_utc
 from .identifiers import clean_text
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -94,8 +95,6 @@ class StoredFile:
 
 def document_row(stored: StoredFile, kind: str, **link) -> dict:
     """The documents-table row for a stored file (link: submission_id or draft_id)."""
-    from .queue import iso, now_utc
-
     return {
         **link,
         "kind": kind,

@@ -7,7 +7,7 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from forms_service import backup, queue
+from forms_service import backup, lifecycle, queue
 from forms_service.cli import main
 from forms_service.db import connect
 from forms_service.uploads import StoredFile
@@ -25,7 +25,7 @@ def test_backup_during_writes_then_restore(app, tmp_path):
         with app.test_request_context():
             while not stop.is_set():
                 queue.submit(
-                    writer, kind=queue.Kind.FEEDBACK, lang="ar", fields={"channel": "website"}
+                    writer, kind=lifecycle.Kind.FEEDBACK, lang="ar", fields={"channel": "website"}
                 )
         writer.close()
 
@@ -72,7 +72,7 @@ def test_a_tampered_document_is_caught(app, tmp_path):
     uploads.mkdir()
     (uploads / "a.pdf").write_bytes(b"%PDF-1.4 x")
     with app.test_request_context():
-        receipt = queue.submit(db, kind=queue.Kind.ASSISTANCE, lang="ar", fields={})
+        receipt = queue.submit(db, kind=lifecycle.Kind.ASSISTANCE, lang="ar", fields={})
     queue.attach_document(
         db,
         receipt.submission_id,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from forms_service import queue
+from forms_service import lifecycle, queue
 from forms_service.cli import main
 from forms_service.db import connect
 from forms_service.uploads import StoredFile
@@ -46,7 +46,7 @@ def seed(app) -> None:
     db = connect(app.config["PORTAL_DB"])
     fields = {"full_name": "فاطمة محمد", "national_id": VALID_ID, "mobile": "+966512345678"}
     with app.test_request_context():
-        receipt = queue.submit(db, kind=queue.Kind.ASSISTANCE, lang="ar", fields=fields)
+        receipt = queue.submit(db, kind=lifecycle.Kind.ASSISTANCE, lang="ar", fields=fields)
         for kind in ("id_card", "death_certificate", "family_record"):
             stored_name = secrets.token_hex(16) + ".pdf"
             (uploads / stored_name).write_bytes(PDF)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forms_service import queue
+from forms_service import lifecycle, queue
 from forms_service.db import connect
 from tests.conftest import CONTENT, ROOT
 
@@ -43,7 +43,7 @@ def test_replicate_to_a_folder_and_restore(app, tmp_path):
         with app.test_request_context():
             for _ in range(30):
                 queue.submit(
-                    writer, kind=queue.Kind.FEEDBACK, lang="ar", fields={"channel": "phone"}
+                    writer, kind=lifecycle.Kind.FEEDBACK, lang="ar", fields={"channel": "phone"}
                 )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not any(replica.rglob("*.ltx")):

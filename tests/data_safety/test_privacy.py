@@ -17,10 +17,10 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from forms_service import drafts, privacy, queue
+from forms_service import clock, drafts, privacy, queue
 from forms_service.cli_privacy import register
 from forms_service.db import connect
-from forms_service.queue import Kind, State
+from forms_service.lifecycle import Kind, State
 from forms_service.uploads import StoredFile
 from tests.conftest import SITE
 from tests.forms.helpers import PDF, VALID_ID, VALID_IQAMA
@@ -428,7 +428,7 @@ def test_subject_export_by_national_id_has_everything(app, fk, subject):
     events = request["events"]
     assert [e["action"] for e in events][:2] == ["submitted", "document_added"]
     assert events[-1] == {
-        "at": queue.iso(NOW - 29 * DAY),
+        "at": clock.iso(NOW - 29 * DAY),
         "action": "transition",
         "actor": "officer1",
         "from_state": "verifying",
@@ -521,8 +521,8 @@ def test_cli_purge(app, db, fk, uploads, portal):
     old = submit(app, db, Kind.ASSISTANCE, dt.datetime(2020, 1, 1, tzinfo=dt.UTC), person(41))
     move(app, db, old.submission_id, [State.WITHDRAWN], dt.datetime(2020, 1, 2, tzinfo=dt.UTC), "x")
     stored = attach(app, db, uploads, old.submission_id, "old.pdf")
-    recent = submit(app, db, Kind.ASSISTANCE, queue.now_utc(), person(42))
-    move(app, db, recent.submission_id, [State.WITHDRAWN], queue.now_utc(), reason="y")
+    recent = submit(app, db, Kind.ASSISTANCE, clock.now_utc(), person(42))
+    move(app, db, recent.submission_id, [State.WITHDRAWN], clock.now_utc(), reason="y")
     before = snapshot(fk, uploads)
 
     result = portal("purge", "--dry-run", "--rejected-months", "12")

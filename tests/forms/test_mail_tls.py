@@ -15,7 +15,7 @@ import threading
 import pytest
 import sqlite_utils
 
-from forms_service import mail, queue
+from forms_service import lifecycle, mail, queue
 from tests.conftest import make_app
 
 FROM = "portal@example.org"
@@ -158,7 +158,7 @@ def queued_request(site_dir, tmp_path, server, **settings):
     with app.test_request_context():
         receipt = queue.submit(
             db,
-            kind=queue.Kind.ASSISTANCE,
+            kind=lifecycle.Kind.ASSISTANCE,
             lang="en",
             fields={"full_name": "Fatima", "email": "fatima@example.com"},
             mail={"to_addr": "fatima@example.com", "subject": "Received", "body": "Thank you."},

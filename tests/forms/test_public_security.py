@@ -15,7 +15,7 @@ import pytest
 import sqlite_utils
 from bs4 import BeautifulSoup
 
-from forms_service import drafts, queue
+from forms_service import clock, drafts, queue
 from forms_service.uploads import StoredFile
 from tests.conftest import LANGS, make_app
 from tests.forms.helpers import (
@@ -66,7 +66,7 @@ def integers_in(value) -> list[int]:
 
 
 def minutes_ago(minutes: int) -> str:
-    return queue.iso(queue.now_utc() - dt.timedelta(minutes=minutes))
+    return clock.iso(clock.now_utc() - dt.timedelta(minutes=minutes))
 
 
 # ================================================================ finding 3: filling the disk

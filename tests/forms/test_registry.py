@@ -15,7 +15,7 @@ from forms_service.forms import (
     OrphanForm,
     VolunteerForm,
 )
-from forms_service.queue import Kind
+from forms_service.lifecycle import Kind
 from forms_service.staff_forms import StaffEntryForm
 
 # Not answers: the one-time key, the honeypot, the token, and the consent (stored word for

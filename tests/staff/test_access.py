@@ -5,7 +5,7 @@ import re
 import pyotp
 import pytest
 
-from forms_service import auth, queue, staff_session
+from forms_service import auth, lifecycle, queue, staff_session
 from tests.conftest import make_app
 from tests.staff.conftest import PASSWORD, ROLES, TOTP_SECRET, csrf_of, sign_in
 
@@ -41,7 +41,7 @@ def test_every_staff_route_has_an_access_rule(app):
 @pytest.fixture
 def a_case(app, staff_db):
     with app.test_request_context():
-        queue.submit(staff_db, kind=queue.Kind.ASSISTANCE, lang="ar", fields={"full_name": "س"})
+        queue.submit(staff_db, kind=lifecycle.Kind.ASSISTANCE, lang="ar", fields={"full_name": "س"})
     return 1
 
 

@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from flask_babel import lazy_gettext
 
 from forms_service import dashboard, queue
-from forms_service.queue import Kind
+from forms_service.lifecycle import Kind
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # a Wednesday; its week began 2026-11-23
 SVG = "{http://www.w3.org/2000/svg}"

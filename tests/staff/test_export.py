@@ -13,11 +13,11 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from forms_service import clock, export, listing, queue
 from forms_service import db as dbm
-from forms_service import export, listing, queue
 from forms_service.cli_export import register
 from forms_service.identifiers import display_mobile, format_reference
-from forms_service.queue import Kind
+from forms_service.lifecycle import Kind
 from tests.conftest import SITE, make_app
 
 ROWS = 1000
@@ -370,7 +370,7 @@ def test_the_download_is_an_uncached_attachment(app, db, signed_in, fmt):
     seed_small(app, db)
     response = signed_in("committee").get(f"/staff/assistance/export.{fmt}")
     assert response.status_code == 200
-    today = queue.now_utc().date().isoformat()
+    today = clock.now_utc().date().isoformat()
     assert f'filename="assistance-{today}.{fmt}"' in response.headers["Content-Disposition"]
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"

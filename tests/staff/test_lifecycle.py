@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from forms_service import queue
-from forms_service.queue import NEEDS_REASON, STATES_OF, TRANSITIONS, Kind, Role, State
+from forms_service import lifecycle, queue
+from forms_service.lifecycle import NEEDS_REASON, STATES_OF, TRANSITIONS, Kind, Role, State
 
 
 def new_case(app, db, kind: Kind, state: State) -> int:
@@ -38,16 +38,16 @@ def test_the_table_matches_the_design():
         (S.ACCEPTED, S.REGISTERED),
         (S.REGISTERED, S.SERVED),
     } <= officer
-    assert queue.next_states(Role.RESEARCHER, Kind.ASSISTANCE, S.SOCIAL_RESEARCH) == [
+    assert lifecycle.next_states(Role.RESEARCHER, Kind.ASSISTANCE, S.SOCIAL_RESEARCH) == [
         S.COMMITTEE,
         S.NEEDS_INFO,
     ]
-    assert queue.next_states(Role.COMMITTEE, Kind.ASSISTANCE, S.COMMITTEE) == [
+    assert lifecycle.next_states(Role.COMMITTEE, Kind.ASSISTANCE, S.COMMITTEE) == [
         S.ACCEPTED,
         S.REJECTED,
     ]
-    assert queue.next_states(Role.COMMITTEE, Kind.ASSISTANCE, S.VERIFYING) == []
-    assert set(queue.next_states(Role.ADMIN, Kind.ASSISTANCE, S.COMMITTEE)) == {
+    assert lifecycle.next_states(Role.COMMITTEE, Kind.ASSISTANCE, S.VERIFYING) == []
+    assert set(lifecycle.next_states(Role.ADMIN, Kind.ASSISTANCE, S.COMMITTEE)) == {
         S.ACCEPTED,
         S.REJECTED,
         S.WITHDRAWN,
@@ -68,7 +68,7 @@ TRIPLES = [
 def test_every_triple(app, db, kind, source, target, role):
     case_id = new_case(app, db, kind, source)
     before = events_of(db, case_id)
-    allowed = queue.may(role, kind, source, target)
+    allowed = lifecycle.may(role, kind, source, target)
     reason = "السبب" if target in NEEDS_REASON else ""
     if allowed:
         queue.transition(db, case_id, target, actor="t", role=role, reason=reason, expected=source)

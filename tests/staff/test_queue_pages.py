@@ -5,7 +5,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from forms_service import queue
+from forms_service import lifecycle, queue
 from tests.forms.helpers import reference_on, submit_assistance
 from tests.staff.conftest import csrf_of
 
@@ -22,7 +22,7 @@ def seed(app, db, name, *, national_id="1000000008", mobile="+966512345678", sta
     with app.test_request_context():
         receipt = queue.submit(
             db,
-            kind=queue.Kind.ASSISTANCE,
+            kind=lifecycle.Kind.ASSISTANCE,
             lang="ar",
             fields={
                 "full_name": name,
