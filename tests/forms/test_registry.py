@@ -8,7 +8,7 @@ from flask import Flask, g
 from flask_babel import Babel
 from wtforms import FieldList, FileField, FormField
 
-from forms_service import case_view, export, records, registry
+from forms_service import case_view, export_writers, records, registry
 from forms_service.forms import (
     AssistanceRequestForm,
     FeedbackForm,
@@ -124,13 +124,13 @@ def test_every_export_column_of_an_answer_is_a_registry_field(ctx, kind):
         "orphans",
         "applicant_message",
     }
-    columns = export.COLUMNS[kind]
+    columns = export_writers.COLUMNS[kind]
     answers = [c for c in columns if c.key not in case_columns]
     assert [c.key for c in answers] == list(fields)
     for column in answers:
         assert str(column.header) == str(fields[column.key].label), column.key
         assert column.width == fields[column.key].width
-    orphan_columns = [c for c in export.ORPHAN_COLUMNS if c.key != "reference"]
+    orphan_columns = [c for c in export_writers.ORPHAN_COLUMNS if c.key != "reference"]
     assert [(c.key, str(c.header)) for c in orphan_columns] == [
         (f.key, str(f.label)) for f in registry.ORPHAN
     ]
@@ -139,7 +139,7 @@ def test_every_export_column_of_an_answer_is_a_registry_field(ctx, kind):
 def test_a_label_is_the_same_on_the_case_page_and_in_the_export(ctx):
     """The disagreement that started the registry: "Situation" against "Description of the
     situation"."""
-    column = next(c for c in export.COLUMNS[Kind.ASSISTANCE] if c.key == "data.description")
+    column = next(c for c in export_writers.COLUMNS[Kind.ASSISTANCE] if c.key == "data.description")
     shown = dict((label, value) for label, value, _ in case_view.details(every_value("assistance")))
     assert str(column.header) in shown
     assert str(column.header) == "Description of the situation"

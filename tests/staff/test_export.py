@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from forms_service import clock, export, listing, queue
+from forms_service import clock, export, export_writers, listing, queue
 from forms_service import db as dbm
 from forms_service.cli_export import register
 from forms_service.identifiers import display_mobile, format_reference
@@ -45,7 +45,7 @@ CODES = {
     "support_type": ["financial", "food", "education", "health", "housing", "clothing"],
 }
 # Where each value is in an assistance export, and some headers the catalog already has.
-KEY = {column.key: n for n, column in enumerate(export.COLUMNS[Kind.ASSISTANCE])}
+KEY = {column.key: n for n, column in enumerate(export_writers.COLUMNS[Kind.ASSISTANCE])}
 AR_HEADERS = {
     "full_name": "الاسم الكامل",
     "national_id": "رقم الهوية الوطنية أو الإقامة",
@@ -259,7 +259,7 @@ def test_records_skip_orphans_of_rows_not_exported():
         {"submission_id": sid, "submitted_at": at, "name": name}
         for sid, at, name in [(1, "a", "x"), (2, "b", "y"), (3, "c", "z"), (4, "d", "w")]
     ]
-    merged = [[o["name"] for o in r["orphans"]] for r in export.records(rows, orphans)]
+    merged = [[o["name"] for o in r["orphans"]] for r in export_writers.records(rows, orphans)]
     assert merged == [["y"], ["w"]]
 
 
@@ -374,7 +374,7 @@ def test_the_download_is_an_uncached_attachment(app, db, signed_in, fmt):
     assert f'filename="assistance-{today}.{fmt}"' in response.headers["Content-Disposition"]
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.mimetype == export.MIMETYPES[fmt].split(";")[0]
+    assert response.mimetype == export_writers.MIMETYPES[fmt].split(";")[0]
     assert response.get_data().startswith(
         {"csv": b"\xef\xbb\xbf", "json": b"[", "xlsx": b"PK"}[fmt]
     )
