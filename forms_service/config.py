@@ -43,6 +43,15 @@ def from_environment(overrides: dict | None = None) -> dict:
         "PORTAL_SECURE_COOKIES": os.environ.get("PORTAL_SECURE_COOKIES", "auto"),
         # Reverse proxies in front of the app (nginx: 1): client address and HTTPS from them.
         "PORTAL_PROXIES": int(os.environ.get("PORTAL_PROXIES", "0")),
+        # The public address: every link sent to people (SMS, e-mail) starts with it.
+        "PORTAL_PUBLIC_URL": os.environ.get("PORTAL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip(
+            "/"
+        ),
+        # SMS: taqnyat | unifonic | msegat; unset or empty: no SMS is sent.
+        "PORTAL_SMS_PROVIDER": os.environ.get("PORTAL_SMS_PROVIDER", "").strip().lower(),
+        "PORTAL_SMS_TOKEN": os.environ.get("PORTAL_SMS_TOKEN", ""),
+        "PORTAL_SMS_SENDER": os.environ.get("PORTAL_SMS_SENDER", ""),
+        "PORTAL_SMS_URL": os.environ.get("PORTAL_SMS_URL", ""),
         **{
             key: os.environ[key]
             for key in (
