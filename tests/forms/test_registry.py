@@ -16,7 +16,7 @@ from forms_service.forms import (
     VolunteerForm,
 )
 from forms_service.lifecycle import Kind
-from forms_service.staff_forms import StaffEntryForm
+from forms_service.staff.forms import StaffEntryForm
 
 # Not answers: the one-time key, the honeypot, the token, and the consent (stored word for
 # word with its version, beside the fields).

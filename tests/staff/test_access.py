@@ -5,7 +5,8 @@ import re
 import pyotp
 import pytest
 
-from forms_service import auth, lifecycle, queue, staff_session
+from forms_service import auth, lifecycle, queue
+from forms_service.staff import session as staff_session
 from tests.conftest import make_app
 from tests.staff.conftest import PASSWORD, ROLES, TOTP_SECRET, csrf_of, sign_in
 

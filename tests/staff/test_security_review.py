@@ -13,7 +13,8 @@ import zlib
 import pyotp
 import pytest
 
-from forms_service import auth, ratelimit, staff_session
+from forms_service import auth, ratelimit
+from forms_service.staff import session as staff_session
 from tests.conftest import make_app
 from tests.forms.helpers import VALID_ID
 from tests.staff.conftest import PASSWORD, TOTP_SECRET, csrf_of, sign_in

@@ -5,12 +5,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField
 from wtforms.validators import ValidationError
 
-from . import identifiers
-from .auth import MIN_PASSWORD
-from .facts import facts
-from .fields import ChoiceField, LongTextField, NumberTextField, Required, TextField
-from .forms import AssistanceRequestForm
-from .lifecycle import ROLE_LABELS
+from .. import identifiers
+from ..auth import MIN_PASSWORD
+from ..facts import facts
+from ..fields import ChoiceField, LongTextField, NumberTextField, Required, TextField
+from ..forms import AssistanceRequestForm
+from ..lifecycle import ROLE_LABELS
 
 ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 # Requests staff enter for people who came in person, phoned, wrote or went through a branch

@@ -4,10 +4,10 @@ from urllib.parse import urlsplit
 
 from flask import abort, g, redirect, request
 
-from . import auth
-from .db import get_db
-from .i18n import lang_url
-from .security import secure_cookies
+from .. import auth
+from ..db import get_db
+from ..i18n import lang_url
+from ..security import secure_cookies
 
 COOKIE = "portal_staff"
 SECURE_COOKIE = "__Host-portal_staff"  # over HTTPS: Secure, this host only, path /

@@ -1,0 +1,100 @@
+"""The lists of requests: filters in the URL, search words on the server, counts."""
+
+import datetime as dt
+import re
+
+from flask import (
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+)
+
+from .. import auth, lifecycle, listing
+from ..db import get_db
+from ..i18n import lang_url
+from ..lifecycle import Kind
+from . import session as staff_session
+from .blueprint import bp
+from .forms import (
+    ActionForm,
+)
+from .session import actor
+
+
+@bp.get("/")
+def index():
+    return redirect(lang_url("staff.queue", kind="assistance"))
+
+
+def queue_filters(kind: Kind) -> listing.Filters:
+    args = request.args
+
+    def day(name):
+        try:
+            return dt.date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+
+    return listing.Filters(
+        kind=kind,
+        state=args.get("state", "") if args.get("state", "") in lifecycle.STATES_OF[kind] else "",
+        assigned=args.get("assigned", "") if args.get("assigned") in ("me", "none") else "",
+        overdue=args.get("overdue") == "1",
+        since=day("since"),
+        until=day("until"),
+        channel=args.get("channel", ""),
+        # Searches hold names and IDs: kept in the server-side session, never in a URL or cookie.
+        q=auth.searches(g.staff).get(str(kind), ""),
+        newest_first=args.get("sort") == "newest",
+        # [0-9] only: str.isdigit() also accepts "²" and "٣", which int() may refuse.
+        page=min(int(args["page"]), 10_000)
+        if re.fullmatch(r"[1-9][0-9]{0,5}", args.get("page", ""))
+        else 1,
+        me=actor(),
+        late_days=current_app.config["PORTAL_ANSWER_DAYS"],
+    )
+
+
+def _queue(kind):
+    kind = Kind(kind)
+    if request.method == "POST":
+        return _search_redirect(kind)
+    filters = queue_filters(kind)
+    rows, total = listing.page(get_db(), filters)
+    counts = listing.counts(get_db(), filters)
+    return render_template(
+        "staff/list.html",
+        kind=kind,
+        filters=filters,
+        rows=rows,
+        total=total,
+        counts=counts,
+        page_size=listing.PAGE_SIZE,
+    )
+
+
+def _search_redirect(kind: Kind):
+    """The filter form posts: the search words go to the session, the rest to the URL."""
+    if not ActionForm().validate():
+        abort(400)
+    form = request.form
+    searches = auth.searches(g.staff)
+    if form.get("clear"):
+        searches.pop(str(kind), None)
+        auth.save_searches(get_db(), staff_session.token(), searches)
+        return redirect(lang_url("staff.queue", kind=kind))
+    searches[str(kind)] = form.get("q", "")[:100]
+    auth.save_searches(get_db(), staff_session.token(), searches)
+    keep = {
+        k: form.get(k)
+        for k in ("state", "assigned", "overdue", "since", "until", "channel", "sort")
+    }
+    return redirect(lang_url("staff.queue", kind=kind, **{k: v for k, v in keep.items() if v}))
+
+
+bp.add_url_rule(
+    "/<any(assistance, volunteer, feedback):kind>/", "queue", _queue, methods=["GET", "POST"]
+)
