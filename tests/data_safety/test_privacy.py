@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from forms_service import clock, drafts, privacy, queue
-from forms_service.cli_privacy import register
+from forms_service.cli.privacy import register
 from forms_service.db import connect
 from forms_service.lifecycle import Kind, State
 from forms_service.uploads import StoredFile

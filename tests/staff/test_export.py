@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from forms_service import clock, export, export_writers, listing, queue
 from forms_service import db as dbm
-from forms_service.cli_export import register
+from forms_service.cli.export import register
 from forms_service.identifiers import display_mobile, format_reference
 from forms_service.lifecycle import Kind
 from tests.conftest import SITE, make_app

@@ -3,24 +3,13 @@
 Every run is recorded in the audit trail (counts only, never who or which person).
 """
 
-import getpass
 from contextlib import closing
 
 import click
 
-from . import clock
-from .files import open_private
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
-def _app_and_db():
-    from . import create_app, db
-
-    app = create_app()
-    return app, db.connect(app.config["PORTAL_DB"])
+from .. import clock, privacy
+from ..files import open_private
+from .common import app_and_db, operator
 
 
 @click.command("purge")
@@ -42,8 +31,6 @@ def _app_and_db():
 )
 def purge_command(dry_run, rejected_months, declined_volunteer_months, feedback_contact_months):
     """Delete or anonymise what the retention schedule (facts.yml) says is due, with files."""
-    from . import privacy
-
     schedule = privacy.schedule_from_facts(
         **{
             privacy.REQUESTS: rejected_months,
@@ -51,7 +38,7 @@ def purge_command(dry_run, rejected_months, declined_volunteer_months, feedback_
             privacy.FEEDBACK: feedback_contact_months,
         }
     )
-    app, database = _app_and_db()
+    app, database = app_and_db()
     uploads = app.config["PORTAL_UPLOADS"]
     now = clock.now_utc()
     with closing(database):
@@ -61,7 +48,7 @@ def purge_command(dry_run, rejected_months, declined_volunteer_months, feedback_
             for line in plan.lines(done=False):
                 click.echo(line)
             return
-        report = privacy.purge(database, now, schedule, uploads, _actor())
+        report = privacy.purge(database, now, schedule, uploads, operator())
     plan = report["plan"]
     click.echo(f"Purge at {plan.now} (recorded in the audit trail):")
     for line in plan.lines(done=True):
@@ -92,14 +79,12 @@ def subject():
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout).")
 def subject_export_command(national_id, mobile, output):
     """Write everything held about a person as JSON (documents listed with their SHA-256)."""
-    from . import privacy
-
     _check_one(national_id, mobile)
-    _app, database = _app_and_db()
+    _app, database = app_and_db()
     with closing(database):
         try:
             document = privacy.subject_export(
-                database, national_id=national_id, mobile=mobile, actor=_actor()
+                database, national_id=national_id, mobile=mobile, actor=operator()
             )
         except privacy.SubjectError as error:
             raise click.BadParameter(str(error)) from error
@@ -117,10 +102,8 @@ def subject_export_command(national_id, mobile, output):
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def subject_erase_command(national_id, mobile, yes):
     """Remove everything held about a person; the audit trail stays, anonymised."""
-    from . import privacy
-
     _check_one(national_id, mobile)
-    app, database = _app_and_db()
+    app, database = app_and_db()
     with closing(database):
         try:
             cases = privacy.subject_cases(database, national_id=national_id, mobile=mobile)
@@ -138,7 +121,7 @@ def subject_erase_command(national_id, mobile, yes):
             app.config["PORTAL_UPLOADS"],
             national_id=national_id,
             mobile=mobile,
-            actor=_actor(),
+            actor=operator(),
         )
     click.echo(
         f"erased {report['cases']} cases, {report['orphans']} orphans, "

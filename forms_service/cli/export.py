@@ -1,13 +1,15 @@
 """`portal export`: the same exports as the back office, from the command line, recorded."""
 
-import getpass
 import sys
 from contextlib import ExitStack
 
 import click
+from flask_babel import force_locale
 
-from .files import open_private
-from .lifecycle import STATES_OF, Kind
+from .. import create_app, db, export, listing
+from ..files import open_private
+from ..lifecycle import STATES_OF, Kind
+from .common import operator
 
 LARGE = 1000  # rows from which writing to a file shows a progress bar
 
@@ -31,10 +33,6 @@ def export_command(kind, fmt, status, since, until, lang, output):
     if fmt == "xlsx" and not output:
         raise click.UsageError("XLSX is a binary file: give one with -o FILE.")
 
-    from flask_babel import force_locale
-
-    from . import create_app, db, export, listing
-
     app = create_app()
     filters = listing.Filters(
         kind=kind,
@@ -42,7 +40,7 @@ def export_command(kind, fmt, status, since, until, lang, output):
         since=since.date() if since else None,
         until=until.date() if until else None,
     )
-    actor = f"cli:{getpass.getuser()}"
+    actor = operator()
     database = db.connect(app.config["PORTAL_DB"])
     with ExitStack() as stack:
         stack.callback(database.close)

@@ -1,0 +1,14 @@
+"""The `portal` command: one module per feature, gathered on one group."""
+
+import click
+
+from . import data, export, privacy, site, staff
+
+
+@click.group()
+def main():
+    """Jamoum Orphan Care Association portal."""
+
+
+for feature in (site, staff, export, privacy, data):
+    feature.register(main)

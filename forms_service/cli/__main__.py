@@ -1,0 +1,5 @@
+"""python -m forms_service.cli"""
+
+from . import main
+
+main()
