@@ -7,6 +7,7 @@ event (`events`) in the same transaction.
 import datetime as dt
 import hmac
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import identifiers
@@ -14,6 +15,7 @@ from .clock import iso, now_utc
 from .db import immediate
 from .events import Event, record
 from .lifecycle import INITIAL_STATE, NEEDS_REASON, TRANSITIONS, Kind, Role, State, may
+from .migrations import ERASED_DETAIL
 from .uploads import document_row
 
 # ---------------------------------------------------------------- submit
@@ -338,3 +340,109 @@ def attach_document(db, submission_id: int, kind: str, stored, *, actor: str) ->
 def history(db, submission_id: int) -> list[dict]:
     rows = db["events"].rows_where("submission_id = ?", [submission_id], order_by="id")
     return [{**r, "detail": json.loads(r["detail"] or "{}")} for r in rows]
+
+
+# ---------------------------------------------------------------- removing cases
+# Retention and erasure remove cases here, like every other write to a case. The audit trail
+# outlives them: events stay, keyed by the old submission id, with what staff typed
+# (notes, messages, reasons) replaced by the erased marker (migration m003).
+
+# Events whose detail holds words staff typed (which may name the person).
+FREE_TEXT_ACTIONS = ("note", "message", "transition")
+_CHUNK = 500  # ids per statement (well under SQLite's parameter limit)
+
+
+def chunks(ids: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def marks(values: list) -> str:
+    return ",".join("?" * len(values))
+
+
+def select_ids(db, sql: str, params: list) -> list[int]:
+    return [row[0] for row in db.execute(sql, params).fetchall()]
+
+
+def document_files(db, ids: list[int]) -> list[str]:
+    files = []
+    for chunk in chunks(ids):
+        files += [
+            row[0]
+            for row in db.execute(
+                f"SELECT stored_name FROM documents WHERE submission_id IN ({marks(chunk)})",  # noqa: S608
+                chunk,
+            ).fetchall()
+        ]
+    return files
+
+
+def _anonymise_events(db, ids: list[int]) -> int:
+    """Replace the typed words of notes, messages and reasons of these cases by the marker."""
+    changed = 0
+    actions = list(FREE_TEXT_ACTIONS)
+    for chunk in chunks(ids):
+        changed += db.execute(
+            f"UPDATE events SET detail = ? WHERE submission_id IN ({marks(chunk)}) "  # noqa: S608
+            f"AND action IN ({marks(actions)}) AND detail NOT IN ('{{}}', ?)",
+            [ERASED_DETAIL, *chunk, *actions, ERASED_DETAIL],
+        ).rowcount
+    return changed
+
+
+def delete_cases(db, ids: list[int]) -> tuple[list[str], dict]:
+    """Delete cases with everything hanging off them; return their files and the counts.
+
+    Explicit deletes (not only ON DELETE CASCADE): the same result on a connection without
+    `PRAGMA foreign_keys`.
+    """
+    files = document_files(db, ids)
+    counts = {"cases": 0, "orphans": 0, "documents": 0, "outbox": 0, "events_anonymised": 0}
+    for chunk in chunks(ids):
+        placeholders = marks(chunk)
+        counts["events_anonymised"] += _anonymise_events(db, chunk)
+        for table in ("outbox", "documents", "orphans"):
+            counts[table] += db.execute(
+                f"DELETE FROM {table} WHERE submission_id IN ({placeholders})",  # noqa: S608
+                chunk,
+            ).rowcount
+        db.execute(f"DELETE FROM receipts WHERE submission_id IN ({placeholders})", chunk)  # noqa: S608
+        counts["cases"] += db.execute(
+            f"DELETE FROM submissions WHERE id IN ({placeholders})",  # noqa: S608
+            chunk,
+        ).rowcount
+    return files, counts
+
+
+def anonymise_contact(db, ids: list[int]) -> int:
+    """Strip the contact from feedback (ratings and comments stay); return events anonymised."""
+    changed = 0
+    for chunk in chunks(ids):
+        db.execute(
+            "UPDATE submissions SET mobile = NULL, email = NULL, full_name = NULL, "  # noqa: S608
+            "national_id = NULL, name_norm = NULL, "
+            "data = json_set(data, '$.may_contact', json('false')) "
+            f"WHERE id IN ({marks(chunk)})",
+            chunk,
+        )
+        changed += _anonymise_events(db, chunk)
+    return changed
+
+
+def secure_deletes(db) -> None:
+    """Deleted rows are overwritten with zeros, not left in free pages (whatever the build's
+    default is)."""
+    db.execute("PRAGMA secure_delete = ON")
+
+
+def scrub(db) -> None:
+    """After a delete has committed: words must not linger where SQL no longer shows them.
+
+    FTS5 keeps a deleted row's tokens (name trigrams) in its segments until they merge:
+    'optimize' rewrites the index. The WAL keeps old page images until a checkpoint: a
+    TRUNCATE checkpoint copies them back and empties it (best effort: busy readers win).
+    """
+    with immediate(db):
+        db.execute("INSERT INTO submissions_fts (submissions_fts) VALUES ('optimize')")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()

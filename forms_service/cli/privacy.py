@@ -7,7 +7,7 @@ from contextlib import closing
 
 import click
 
-from .. import clock, privacy
+from .. import clock, retention, subjects
 from ..files import open_private
 from .common import app_and_db, operator
 
@@ -31,11 +31,11 @@ from .common import app_and_db, operator
 )
 def purge_command(dry_run, rejected_months, declined_volunteer_months, feedback_contact_months):
     """Delete or anonymise what the retention schedule (facts.yml) says is due, with files."""
-    schedule = privacy.schedule_from_facts(
+    schedule = retention.schedule_from_facts(
         **{
-            privacy.REQUESTS: rejected_months,
-            privacy.VOLUNTEERS: declined_volunteer_months,
-            privacy.FEEDBACK: feedback_contact_months,
+            retention.REQUESTS: rejected_months,
+            retention.VOLUNTEERS: declined_volunteer_months,
+            retention.FEEDBACK: feedback_contact_months,
         }
     )
     app, database = app_and_db()
@@ -43,12 +43,12 @@ def purge_command(dry_run, rejected_months, declined_volunteer_months, feedback_
     now = clock.now_utc()
     with closing(database):
         if dry_run:
-            plan = privacy.purge_plan(database, now, schedule, uploads)
+            plan = retention.purge_plan(database, now, schedule, uploads)
             click.echo(f"Dry run at {plan.now}: nothing changed.")
             for line in plan.lines(done=False):
                 click.echo(line)
             return
-        report = privacy.purge(database, now, schedule, uploads, operator())
+        report = retention.purge(database, now, schedule, uploads, operator())
     plan = report["plan"]
     click.echo(f"Purge at {plan.now} (recorded in the audit trail):")
     for line in plan.lines(done=True):
@@ -83,12 +83,12 @@ def subject_export_command(national_id, mobile, output):
     _app, database = app_and_db()
     with closing(database):
         try:
-            document = privacy.subject_export(
+            document = subjects.subject_export(
                 database, national_id=national_id, mobile=mobile, actor=operator()
             )
-        except privacy.SubjectError as error:
+        except subjects.SubjectError as error:
             raise click.BadParameter(str(error)) from error
-    text = privacy.to_json(document) + "\n"
+    text = subjects.to_json(document) + "\n"
     if output:
         with open_private(output, "w", encoding="utf-8") as out:  # 0600 whatever the umask
             out.write(text)
@@ -106,9 +106,9 @@ def subject_erase_command(national_id, mobile, yes):
     app, database = app_and_db()
     with closing(database):
         try:
-            cases = privacy.subject_cases(database, national_id=national_id, mobile=mobile)
-            drafts = privacy.subject_drafts(database, national_id=national_id, mobile=mobile)
-        except privacy.SubjectError as error:
+            cases = subjects.subject_cases(database, national_id=national_id, mobile=mobile)
+            drafts = subjects.subject_drafts(database, national_id=national_id, mobile=mobile)
+        except subjects.SubjectError as error:
             raise click.BadParameter(str(error)) from error
         if (cases or drafts) and not yes:
             click.confirm(
@@ -116,7 +116,7 @@ def subject_erase_command(national_id, mobile, yes):
                 f"{len(drafts)} requests in progress? (cannot be undone)",
                 abort=True,
             )
-        report = privacy.subject_erase(
+        report = subjects.subject_erase(
             database,
             app.config["PORTAL_UPLOADS"],
             national_id=national_id,

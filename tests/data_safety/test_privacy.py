@@ -17,7 +17,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from forms_service import clock, drafts, privacy, queue
+from forms_service import clock, drafts, queue, retention, subjects
 from forms_service.cli.privacy import register
 from forms_service.db import connect
 from forms_service.lifecycle import Kind, State
@@ -26,14 +26,14 @@ from tests.conftest import SITE
 from tests.forms.helpers import PDF, VALID_ID, VALID_IQAMA
 
 NOW = dt.datetime(2027, 6, 15, 12, 0, tzinfo=dt.UTC)
-SCHEDULE = {privacy.REQUESTS: 12, privacy.VOLUNTEERS: 6, privacy.FEEDBACK: 6}
+SCHEDULE = {retention.REQUESTS: 12, retention.VOLUNTEERS: 6, retention.FEEDBACK: 6}
 DAY = dt.timedelta(days=1)
 ATTESTATION = queue.Attestation("أقر بأن البيانات صحيحة وأتحمل مسؤوليتها", "attestation-test", "ar")
 CONSENT = queue.Attestation("أوافق على إشعار الخصوصية", "privacy-2026-11-25", "ar")
 
 
 def months_ago(months: int, days: int = 0) -> dt.datetime:
-    return privacy.months_before(NOW, months) + dt.timedelta(days=days)
+    return retention.months_before(NOW, months) + dt.timedelta(days=days)
 
 
 @pytest.fixture
@@ -199,48 +199,48 @@ def world(app, db, uploads, monkeypatch):
 
 
 EXPECTED = {
-    privacy.REQUESTS: 3,
-    privacy.VOLUNTEERS: 1,
-    privacy.FEEDBACK: 1,
-    privacy.DRAFTS: 1,
-    privacy.UNLINKED: 0,
-    privacy.STRAY: 1,
+    retention.REQUESTS: 3,
+    retention.VOLUNTEERS: 1,
+    retention.FEEDBACK: 1,
+    retention.DRAFTS: 1,
+    retention.UNLINKED: 0,
+    retention.STRAY: 1,
 }
 PERSONAL = ["فاطمة", "0512340001", "+966512340001", "@example.com", "سارة1", VALID_ID, "شخص"]
 
 
 def test_dry_run_changes_nothing_and_matches_the_real_run(app, fk, world, uploads):
     before = snapshot(fk, uploads)
-    plan = privacy.purge_plan(fk, NOW, SCHEDULE, uploads)
+    plan = retention.purge_plan(fk, NOW, SCHEDULE, uploads)
     assert snapshot(fk, uploads) == before
     assert plan.counts() == EXPECTED
-    assert set(plan.step(privacy.REQUESTS).ids) == {
+    assert set(plan.step(retention.REQUESTS).ids) == {
         world["rejected_due"],
         world["withdrawn"],
         world["duplicate"],
     }
-    assert plan.step(privacy.VOLUNTEERS).ids == [world["declined_due"]]
-    assert plan.step(privacy.FEEDBACK).ids == [world["feedback_old"]]
+    assert plan.step(retention.VOLUNTEERS).ids == [world["declined_due"]]
+    assert plan.step(retention.FEEDBACK).ids == [world["feedback_old"]]
     # The printable plan: counts, cut-offs and ids; no names, numbers, files or draft keys.
     printable = json.dumps(plan.as_dict(), ensure_ascii=False) + "\n".join(plan.lines())
     for secret in [*PERSONAL, world["draft_old"], world["stray_old"], "هوية"]:
         assert secret not in printable
     assert "would delete 3 cases" in "\n".join(plan.lines())
 
-    report = privacy.purge(fk, NOW, SCHEDULE, uploads, "cli:tester")
+    report = retention.purge(fk, NOW, SCHEDULE, uploads, "cli:tester")
     assert report["plan"].counts() == plan.counts()
     assert report["files_removed"] == 3  # one case document, one draft document, one stray
     # Run again at the same moment: nothing left to do.
-    assert set(privacy.purge_plan(fk, NOW, SCHEDULE, uploads).counts().values()) == {0}
+    assert set(retention.purge_plan(fk, NOW, SCHEDULE, uploads).counts().values()) == {0}
 
 
 def test_purge_deletes_exactly_what_is_due_with_files(app, fk, world, uploads):
     # Two days earlier the rejected request is not yet due: not a day early.
-    early = privacy.purge_plan(fk, NOW - 2 * DAY, SCHEDULE, uploads)
-    assert world["rejected_due"] not in early.step(privacy.REQUESTS).ids
-    assert world["declined_due"] not in early.step(privacy.VOLUNTEERS).ids
+    early = retention.purge_plan(fk, NOW - 2 * DAY, SCHEDULE, uploads)
+    assert world["rejected_due"] not in early.step(retention.REQUESTS).ids
+    assert world["declined_due"] not in early.step(retention.VOLUNTEERS).ids
 
-    privacy.purge(fk, NOW, SCHEDULE, uploads, "cli:tester")
+    retention.purge(fk, NOW, SCHEDULE, uploads, "cli:tester")
     left = {row[0] for row in fk.execute("SELECT id FROM submissions").fetchall()}
     gone = {world[k] for k in ("rejected_due", "withdrawn", "duplicate", "declined_due")}
     kept = {
@@ -270,15 +270,15 @@ def test_purge_deletes_exactly_what_is_due_with_files(app, fk, world, uploads):
     assert (uploads / world["stray_new"]).exists()
     assert (uploads / "portal.sqlite3").exists()
     # The schedule can be tightened: with 0 months the recently declined volunteer is due.
-    tighter = privacy.schedule_from_facts(declined_volunteers=0)
-    assert tighter[privacy.REQUESTS] == 12
-    assert privacy.purge_plan(fk, NOW, tighter).step(privacy.VOLUNTEERS).ids == [
+    tighter = retention.schedule_from_facts(declined_volunteers=0)
+    assert tighter[retention.REQUESTS] == 12
+    assert retention.purge_plan(fk, NOW, tighter).step(retention.VOLUNTEERS).ids == [
         world["declined_kept"]
     ]
 
 
 def test_feedback_loses_its_contact_and_keeps_its_ratings(app, fk, world, uploads):
-    privacy.purge(fk, NOW, SCHEDULE, uploads, "cli:tester")
+    retention.purge(fk, NOW, SCHEDULE, uploads, "cli:tester")
     old, new = queue.get(fk, world["feedback_old"]), queue.get(fk, world["feedback_new"])
     assert old["mobile"] is None and old["data"]["may_contact"] is False
     assert old["data"]["rating_overall"] == 4 and old["data"]["rating_courtesy"] == 5
@@ -288,7 +288,7 @@ def test_feedback_loses_its_contact_and_keeps_its_ratings(app, fk, world, upload
 
 def test_events_survive_with_no_personal_data(app, fk, world, uploads):
     before = fk.execute("SELECT count(*) FROM events").fetchone()[0]
-    privacy.purge(fk, NOW, SCHEDULE, uploads, "cli:tester")
+    retention.purge(fk, NOW, SCHEDULE, uploads, "cli:tester")
     trail = queue.history(fk, world["rejected_due"])
     assert [e["action"] for e in trail] == [
         "submitted",
@@ -391,7 +391,7 @@ def subject(app, db, uploads):
     "mobile", ["٠٥١ ٢٣٤ ٥٦٧٨", "05 1234 5678", "+966 51 234 5678", "00966512345678", "512345678"]
 )
 def test_subject_export_by_mobile_in_any_writing(app, fk, subject, mobile):
-    export = privacy.subject_export(fk, mobile=mobile, actor="cli:tester", now=NOW)
+    export = subjects.subject_export(fk, mobile=mobile, actor="cli:tester", now=NOW)
     references = [case["reference"] for case in export["cases"]]
     assert sorted(references) == sorted(
         [
@@ -405,7 +405,7 @@ def test_subject_export_by_mobile_in_any_writing(app, fk, subject, mobile):
 
 
 def test_subject_export_by_national_id_has_everything(app, fk, subject):
-    export = privacy.subject_export(fk, national_id="١٠٠ ٠٠٠ ٠٠٠٨", actor="cli:tester", now=NOW)
+    export = subjects.subject_export(fk, national_id="١٠٠ ٠٠٠ ٠٠٠٨", actor="cli:tester", now=NOW)
     by_kind = {case["kind"]: case for case in export["cases"]}
     # The ID is on the request only; the feedback names the request's reference.
     assert set(by_kind) == {"assistance", "feedback"}
@@ -444,15 +444,15 @@ def test_subject_export_by_national_id_has_everything(app, fk, subject):
 
 def test_subject_export_needs_one_valid_identifier(fk):
     for kwargs in ({}, {"national_id": VALID_ID, "mobile": "0512345678"}, {"mobile": "12"}):
-        with pytest.raises(privacy.SubjectError):
-            privacy.subject_export(fk, **kwargs)
-    with pytest.raises(privacy.SubjectError):
-        privacy.subject_erase(fk, "/nonexistent", national_id="abc", actor="t")
+        with pytest.raises(subjects.SubjectError):
+            subjects.subject_export(fk, **kwargs)
+    with pytest.raises(subjects.SubjectError):
+        subjects.subject_erase(fk, "/nonexistent", national_id="abc", actor="t")
 
 
 def test_subject_erase_removes_everything_and_keeps_an_anonymous_trail(app, fk, subject, uploads):
     ids = [subject[k].submission_id for k in ("request", "volunteer", "feedback")]
-    report = privacy.subject_erase(fk, uploads, mobile="٠٥١٢٣٤٥٦٧٨", actor="cli:tester", now=NOW)
+    report = subjects.subject_erase(fk, uploads, mobile="٠٥١٢٣٤٥٦٧٨", actor="cli:tester", now=NOW)
     assert report["cases"] == 3 and report["orphans"] == 2 and report["documents"] == 2
     assert report["files_removed"] == 2 and report["outbox"] == 1
     assert report["events_anonymised"] == 2  # the note and the reason
@@ -483,13 +483,13 @@ def test_subject_erase_removes_everything_and_keeps_an_anonymous_trail(app, fk, 
     ).fetchall()
     assert json.loads(detail) == {"cases": 3, "drafts": 0}
     assert actor == "cli:tester" and case is None
-    assert privacy.subject_export(fk, national_id=VALID_ID)["cases"] == []
+    assert subjects.subject_export(fk, national_id=VALID_ID)["cases"] == []
     assert set(ids).isdisjoint(left)
 
 
 def test_a_new_case_never_inherits_an_erased_cases_trail(app, db, fk, uploads):
     erased = submit(app, db, Kind.VOLUNTEER, NOW, person(31)).submission_id
-    privacy.subject_erase(fk, uploads, mobile=person(31)["mobile"], actor="t", now=NOW)
+    subjects.subject_erase(fk, uploads, mobile=person(31)["mobile"], actor="t", now=NOW)
     new = submit(app, db, Kind.VOLUNTEER, NOW, person(32)).submission_id
     assert new != erased
     assert [e["action"] for e in queue.history(db, new)] == ["submitted"]
@@ -618,12 +618,12 @@ def test_subject_erase_removes_requests_in_progress_as_typed(app, db, fk, upload
     )
     other = start_request(db, uploads, VALID_IQAMA, "0512340099")
 
-    export = privacy.subject_export(fk, **identifier, actor="cli:tester", now=NOW)
+    export = subjects.subject_export(fk, **identifier, actor="cli:tester", now=NOW)
     assert len(export["drafts"]) == 2
     assert {"national_id": "١٠٠ ٠٠٠ ٠٠٠٨"}.items() <= export["drafts"][0]["fields"].items()
     assert export["drafts"][0]["documents"][0]["original_name"] == "هوية.pdf"
 
-    report = privacy.subject_erase(fk, uploads, **identifier, actor="cli:tester", now=NOW)
+    report = subjects.subject_erase(fk, uploads, **identifier, actor="cli:tester", now=NOW)
     assert report["drafts"] == 2 and report["documents"] == 2 and report["files_removed"] == 2
     left = [row[0] for row in fk.execute("SELECT id FROM drafts").fetchall()]
     assert left == [other["id"]]

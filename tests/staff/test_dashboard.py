@@ -9,7 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 from flask_babel import lazy_gettext
 
-from forms_service import dashboard, queue
+from forms_service import charts, dashboard, queue
 from forms_service.lifecycle import Kind
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # a Wednesday; its week began 2026-11-23
@@ -215,7 +215,7 @@ def test_an_empty_database_gives_zeros_not_errors(app, db):
     assert result["overdue"] == {"count": 0, "days": 14, "oldest": []}
     assert result["decisions"]["average_days"] is None
     assert all(w["assistance"] == 0 for w in result["weekly"])
-    chart = dashboard.bar_chart(result["series"]["decisions"], title="t", legend=["a", "r"])
+    chart = charts.bar_chart(result["series"]["decisions"], title="t", legend=["a", "r"])
     parse(chart)
 
 
@@ -228,7 +228,7 @@ def parse(chart) -> ET.Element:
 
 
 def test_chart_is_well_formed_svg_named_by_its_title():
-    chart = dashboard.bar_chart(
+    chart = charts.bar_chart(
         [("2026-10", (3, 1)), ("2026-11", (0, 2))],
         title="Decisions per month",
         legend=["Accepted", "Rejected"],
@@ -250,7 +250,7 @@ def test_chart_is_well_formed_svg_named_by_its_title():
 
 
 def test_chart_has_no_script_handlers_or_style():
-    chart = dashboard.bar_chart([("a", 1), ("b", None)], title="x")
+    chart = charts.bar_chart([("a", 1), ("b", None)], title="x")
     for element in parse(chart).iter():
         assert not element.tag.endswith(("script", "style", "foreignObject"))
         assert not [a for a in element.attrib if a.lower().startswith("on") or a == "style"]
@@ -260,7 +260,7 @@ def test_chart_has_no_script_handlers_or_style():
 def test_hostile_labels_are_escaped(app):
     hostile = '<script>alert("x")</script>&'
     with app.test_request_context():
-        chart = dashboard.bar_chart(
+        chart = charts.bar_chart(
             [(hostile, 1), ("ok", 2)], title=lazy_gettext(hostile), legend=[lazy_gettext(hostile)]
         )
     text = str(chart)
@@ -272,10 +272,10 @@ def test_hostile_labels_are_escaped(app):
 
 def test_long_labels_are_turned_and_short_ones_are_not():
     weeks = [(f"2026-11-{d:02d}", d) for d in range(1, 13)]
-    turned = parse(dashboard.bar_chart(weeks, title="w", width=480, height=240))
+    turned = parse(charts.bar_chart(weeks, title="w", width=480, height=240))
     assert any("rotate(-45" in (t.get("transform") or "") for t in turned.iter(f"{SVG}text"))
     months = [(f"{m:02d}", m) for m in range(1, 13)]
-    flat = parse(dashboard.bar_chart(months, title="m", width=480, height=240))
+    flat = parse(charts.bar_chart(months, title="m", width=480, height=240))
     assert not any(t.get("transform") for t in flat.iter(f"{SVG}text"))
 
 
