@@ -2,7 +2,7 @@
 
 import click
 
-from . import data, export, privacy, site, staff
+from . import data, export, notify, privacy, site, staff
 
 
 @click.group()
@@ -10,5 +10,5 @@ def main():
     """Jamoum Orphan Care Association portal."""
 
 
-for feature in (site, staff, export, privacy, data):
+for feature in (site, staff, export, privacy, data, notify):
     feature.register(main)
