@@ -6,6 +6,7 @@ from . import session
 
 bp = Blueprint("staff", __name__)
 bp.before_request(session.load_and_guard)
+bp.add_app_template_global(session.may_open, "may_open")
 
 
 def client() -> str:

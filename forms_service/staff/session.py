@@ -39,6 +39,15 @@ ACCESS = {
 }
 
 
+def may_open(view: str) -> bool:
+    """Whether the signed-in person's role may open this back-office view (from ACCESS):
+    templates ask this instead of listing roles."""
+    staff = g.get("staff")
+    if staff is None or half_signed_in():
+        return False
+    return staff["role"] in ACCESS.get(view, ())
+
+
 def view_name() -> str:
     return (request.endpoint or "").rpartition(".")[2]
 

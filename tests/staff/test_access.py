@@ -268,3 +268,30 @@ def test_a_password_only_session_opens_nothing_but_its_second_factor(
         for row in staff_db.execute("SELECT action FROM events WHERE id > ?", [before]).fetchall()
     }
     assert actions == set(), actions
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_menu_offers_exactly_what_the_role_may_open(signed_in, role):
+    """The menu asks the access rules (no role lists in templates)."""
+    from bs4 import BeautifulSoup
+
+    html = signed_in(role).get("/staff/dashboard").get_data(as_text=True)
+    menu = BeautifulSoup(html, "html.parser").select("nav.staff-bar ul a")
+    shown = {a["href"].removeprefix("/staff/").strip("/") or "index" for a in menu}
+    pages = {"assistance": "queue", "volunteer": "queue", "feedback": "queue"}
+    pages |= {"dashboard": "dashboard", "entry": "entry", "users": "users"}
+    expected = {path for path, view in pages.items() if role in staff_session.ACCESS[view]}
+    assert shown == expected
+    current = [a["href"] for a in menu if a.get("aria-current") == "page"]
+    assert current == ["/staff/dashboard"]
+
+
+def test_a_password_only_session_is_offered_no_menu(app, staff_db):
+    client = app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post(
+        "/staff/login", data={"csrf_token": token, "username": "admin", "password": PASSWORD}
+    )
+    html = client.get("/staff/login/code").get_data(as_text=True)
+    assert "/staff/users" not in html and "/staff/assistance/" not in html
