@@ -163,7 +163,7 @@ class Browser:
         return page
 
     def follow(self, page: Page) -> Page:
-        assert page.status in (302, 303), (page.url, page.status)
+        assert page.status == 302, (page.url, page.status)  # the portal redirects with 302
         return self.get(urljoin(page.url, page.location))
 
 

@@ -127,8 +127,11 @@ def documents(**overrides):
     return {k: v for k, v in files.items() if v is not None}
 
 
-def submit_assistance(client, lang="ar", data=None, files=None):
-    """The whole support request: form → check your answers → confirmation. Returns the page."""
+def submit_assistance(client, lang="ar", data=None, files=None, seen=None):
+    """The whole support request: form → check your answers → confirmation. Returns the page.
+
+    `seen` (a dict), if given, receives the words the check page showed beside the
+    attestation and the consent boxes."""
     base = prefix(lang) + "/forms/assistance/"
     fields = get_form(client, base)
     payload = {**fields, **(data or assistance_data()), **(documents() if files is None else files)}
@@ -136,6 +139,10 @@ def submit_assistance(client, lang="ar", data=None, files=None):
     assert response.status_code == 302, errors_in(response)
     check = client.get(base + "check")
     assert check.status_code == 200
+    if seen is not None:
+        soup = BeautifulSoup(check.get_data(as_text=True), "html.parser")
+        for name in ("attestation", "consent"):
+            seen[name] = soup.select_one(f"label[for={name}]").get_text(" ", strip=True)
     confirm = {**hidden_fields(check.get_data(as_text=True)), "attestation": "y", "consent": "y"}
     response = client.post(base + "check", data=confirm)
     assert response.status_code == 302, errors_in(response)

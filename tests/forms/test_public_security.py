@@ -108,7 +108,7 @@ def test_only_the_forms_own_fields_are_kept_in_the_draft(client, db):
         "description": ["وصف"] * 50,
     }
     response = post_assistance(client, "/forms/assistance/", {**assistance_data(), **extra})
-    assert response.status_code in (200, 302)
+    assert response.status_code == 200  # "documents-id_card" is text, not a file: asked again
     (row,) = db["drafts"].rows
     names = [name for name, _value in json.loads(row["data"])]
     assert "evil" not in names and "orphans-0-evil" not in names
@@ -150,7 +150,7 @@ def test_uploads_past_the_drafts_cap_are_not_stored(site_dir, tmp_path, lang):
         _fill_drafts_space(db, 1, room=len(PDF) + 10)  # room for one PDF, not three files
     url = prefix(lang) + "/forms/assistance/"
     response = post_assistance(client, url, files=documents())
-    assert response.status_code in (429, 503)
+    assert response.status_code == 503  # the service is full, not this visitor's fault
     assert response.headers.get("Retry-After")
     html = response.get_data(as_text=True)
     assert f'<html lang="{lang}"' in html
@@ -400,4 +400,4 @@ def test_a_draft_rate_limit_of_off_lets_every_save_through(site_dir, tmp_path):
         response = post_assistance(
             client, "/forms/assistance/", files={"documents-id_card": (io.BytesIO(PDF), "a.pdf")}
         )
-        assert response.status_code in (200, 302)
+        assert response.status_code == 200  # the rest of the form is missing: asked again

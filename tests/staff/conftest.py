@@ -24,6 +24,16 @@ def staff_db(app):
     database.close()
 
 
+def password_only(client, username="admin", prefix=""):
+    """Sign in with the password and stop before the second factor; returns the client."""
+    fields = get_form(client, f"{prefix}/staff/login")
+    response = client.post(
+        f"{prefix}/staff/login", data={**fields, "username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    return client
+
+
 def sign_in(client, username, password=PASSWORD, prefix=""):
     fields = get_form(client, f"{prefix}/staff/login")
     response = client.post(

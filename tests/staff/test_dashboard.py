@@ -335,7 +335,8 @@ def test_page_says_ratings_are_for_improvement_never_punishment(seeded, app, db)
 
 
 def test_dashboard_needs_a_signed_in_person(client, signed_in):
-    assert client.get("/staff/dashboard").status_code in (302, 303)
+    response = client.get("/staff/dashboard")
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
     response = signed_in("committee").get("/en/staff/dashboard")
     assert response.status_code == 200
     assert 'href="/assets/stylesheets/dashboard.css"' in response.get_data(as_text=True)

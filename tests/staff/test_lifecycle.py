@@ -22,22 +22,57 @@ def events_of(db, case_id):
     ]
 
 
-def test_the_table_matches_the_design():
-    officer = {
-        (a, b)
+# The moves of DESIGN.md ("Queue states"), written out here independently of the code:
+# kind, from, to, the roles that make the move (administrators may make every move).
+OPEN = "received verifying needs_info social_research committee accepted registered"
+DESIGN = (
+    """
+    assistance received verifying officer
+    assistance verifying needs_info officer
+    assistance needs_info verifying officer
+    assistance verifying social_research officer
+    assistance verifying committee officer
+    assistance social_research committee researcher
+    assistance social_research needs_info researcher
+    assistance committee accepted committee
+    assistance committee rejected committee
+    assistance accepted registered officer
+    assistance registered served officer
+    volunteer received contacted officer
+    volunteer contacted accepted officer
+    volunteer contacted declined officer
+    volunteer accepted active officer
+    feedback received reviewed officer,committee
+    """
+    + "".join(f"assistance {state} withdrawn officer\n" for state in OPEN.split())
+    + "".join(f"assistance {state} duplicate officer\n" for state in OPEN.split())
+)
+
+
+def design_moves() -> dict[tuple[str, str, str], set[str]]:
+    moves = {}
+    for line in DESIGN.split("\n"):
+        if line.strip():
+            kind, source, target, roles = line.split()
+            moves[(kind, source, target)] = set(roles.split(","))
+    return moves
+
+
+def test_the_table_is_the_design_s_whole_table():
+    code = {
+        (str(k), str(a), str(b)): {str(r) for r in roles}
         for (k, a, b), roles in TRANSITIONS.items()
-        if k == Kind.ASSISTANCE and Role.OFFICER in roles
     }
+    assert code == design_moves()
+
+
+def design_allows(role, kind, source, target) -> bool:
+    roles = design_moves().get((str(kind), str(source), str(target)))
+    return roles is not None and (role == Role.ADMIN or str(role) in roles)
+
+
+def test_the_buttons_of_a_case_follow_the_table():
     S = State
-    assert {
-        (S.RECEIVED, S.VERIFYING),
-        (S.VERIFYING, S.NEEDS_INFO),
-        (S.VERIFYING, S.SOCIAL_RESEARCH),
-        (S.VERIFYING, S.COMMITTEE),
-        (S.NEEDS_INFO, S.VERIFYING),
-        (S.ACCEPTED, S.REGISTERED),
-        (S.REGISTERED, S.SERVED),
-    } <= officer
     assert lifecycle.next_states(Role.RESEARCHER, Kind.ASSISTANCE, S.SOCIAL_RESEARCH) == [
         S.COMMITTEE,
         S.NEEDS_INFO,
@@ -68,7 +103,7 @@ TRIPLES = [
 def test_every_triple(app, db, kind, source, target, role):
     case_id = new_case(app, db, kind, source)
     before = events_of(db, case_id)
-    allowed = lifecycle.may(role, kind, source, target)
+    allowed = design_allows(role, kind, source, target)  # the design, not the code, decides
     reason = "السبب" if target in NEEDS_REASON else ""
     if allowed:
         queue.transition(db, case_id, target, actor="t", role=role, reason=reason, expected=source)

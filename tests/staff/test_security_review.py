@@ -17,21 +17,10 @@ from forms_service import auth, ratelimit
 from forms_service.staff import session as staff_session
 from tests.conftest import make_app
 from tests.forms.helpers import VALID_ID
-from tests.staff.conftest import PASSWORD, TOTP_SECRET, csrf_of, sign_in
+from tests.staff.conftest import PASSWORD, TOTP_SECRET, csrf_of, password_only, sign_in
 
 ATTACKER_SECRET = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 KEY = "test-only-key"
-
-
-def password_only(client, username="admin"):
-    """Sign in with the password and stop before the code."""
-    page = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post(
-        "/staff/login", data={"csrf_token": token, "username": username, "password": PASSWORD}
-    )
-    assert response.status_code == 302
-    return client
 
 
 def token_of(client, url):
