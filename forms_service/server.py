@@ -1,5 +1,7 @@
 """gunicorn, run in-process: the production WSGI server behind `portal serve`."""
 
+from pathlib import Path
+
 from gunicorn.app.base import BaseApplication
 
 
@@ -18,12 +20,29 @@ class PortalServer(BaseApplication):
         return create_app()
 
 
+class SiteNotBuilt(RuntimeError):
+    pass
+
+
+def check_site(site: Path) -> None:
+    """The forms are drawn inside the built site's page shell: without it every form page
+    would fail. Say so plainly before serving anything."""
+    missing = [p for p in (site / "index.html", site / "shell" / "index.html") if not p.exists()]
+    if missing:
+        raise SiteNotBuilt(
+            f"The site is not built ({missing[0]} is missing): run `portal build` "
+            "(or `make run`, which builds it first), then start the server again."
+        )
+
+
 def serve(port: int, workers: int = 2, host: str = "127.0.0.1"):
     from . import db
     from .config import from_environment
 
+    settings = from_environment()
+    check_site(Path(settings["PORTAL_SITE"]))
     # The database is made ready once, before the workers start.
-    db.prepare(from_environment()["PORTAL_DB"])
+    db.prepare(settings["PORTAL_DB"])
     PortalServer(
         {
             "bind": f"{host}:{port}",

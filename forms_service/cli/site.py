@@ -12,6 +12,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from ..config import ROOT
+from ..server import SiteNotBuilt
 from ..server import serve as run_server
 
 
@@ -47,7 +48,10 @@ def compile_catalogs() -> None:
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 def serve(workers):
     """Serve the site and the forms service with gunicorn on 127.0.0.1:$PORT (8000)."""
-    run_server(port=int(os.environ.get("PORT", "8000")), workers=workers)
+    try:
+        run_server(port=int(os.environ.get("PORT", "8000")), workers=workers)
+    except SiteNotBuilt as error:
+        raise click.ClickException(str(error)) from error
 
 
 def register(group: click.Group) -> None:

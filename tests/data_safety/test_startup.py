@@ -17,3 +17,19 @@ def test_many_processes_prepare_one_new_database(tmp_path):
     connection = db.connect(path)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_serving_without_a_built_site_says_so_plainly(tmp_path, monkeypatch):
+    """Every form page is drawn in the site's shell: no site, no server, and a clear word."""
+    from click.testing import CliRunner
+
+    from forms_service.cli import main
+
+    monkeypatch.setenv("PORTAL_SITE", str(tmp_path / "no-site"))
+    monkeypatch.setenv("PORTAL_VAR", str(tmp_path / "var"))
+    monkeypatch.setenv("PORTAL_DB", str(tmp_path / "var" / "portal.sqlite3"))
+    monkeypatch.setenv("PORT", "0")
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 1
+    assert "The site is not built" in result.output and "portal build" in result.output
+    assert not (tmp_path / "var" / "portal.sqlite3").exists()  # nothing started
