@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .i18n import site_path, url_language
+from .logtext import log_safe
 
 log = logging.getLogger(__name__)
 
@@ -71,5 +72,10 @@ def init_app(app, site_404):
         if app.testing:
             raise error
         # The exception's type only: messages can carry submitted values.
-        log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.path)
+        log.error(
+            "unhandled %s on %s %s",
+            type(error).__name__,
+            log_safe(request.method),
+            log_safe(request.path),
+        )
         return render_error(500)

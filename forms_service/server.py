@@ -3,6 +3,19 @@
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from .logtext import log_safe
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger, with every value of an access line made safe for one line."""
+
+    def atoms(self, resp, req, environ, request_time):
+        return {
+            key: log_safe(value) if isinstance(value, str) else value
+            for key, value in super().atoms(resp, req, environ, request_time).items()
+        }
 
 
 class PortalServer(BaseApplication):
@@ -56,5 +69,6 @@ def serve(port: int, workers: int = 2, host: str = "127.0.0.1"):
             # Access lines carry only method, path and status: never query strings.
             "accesslog": "-",
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+            "logger_class": AccessLogger,
         }
     ).run()

@@ -4,8 +4,8 @@ from urllib.parse import urlsplit
 
 from flask import abort, g, redirect, request
 
-from .. import auth
-from ..db import get_db
+from .. import auth, events
+from ..db import get_db, immediate
 from ..i18n import lang_url
 from ..security import secure_cookies
 
@@ -96,6 +96,9 @@ def load_and_guard():
             return redirect(lang_url(target))
         return None
     if g.staff["role"] not in ACCESS.get(view, ()):
+        # Refused access is recorded (who and which page; never the address or query).
+        with immediate(db):
+            events.record(db, events.Event("access_refused", actor(), detail={"view": view}))
         abort(403)
     return None
 

@@ -13,8 +13,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from .. import auth
-from ..db import get_db
+from .. import auth, events
+from ..db import get_db, immediate
 from ..i18n import lang_url
 from . import session as staff_session
 from .blueprint import bp, client
@@ -63,6 +63,16 @@ def _locked_out():
     return staff_session.clear_cookie(redirect(lang_url("staff.login")))
 
 
+def _fully_signed_in(db, response):
+    """The second factor passed: a new session id (the half session's ends), recorded."""
+    username = actor()
+    auth.end_session(db, staff_session.token())
+    token = auth.start_session(db, username, second_factor_ok=True)
+    with immediate(db):
+        events.record(db, events.Event("second_factor_passed", username))
+    return staff_session.set_cookie(response, token)
+
+
 @bp.route("/login/code", methods=["GET", "POST"])
 def login_code():
     if g.staff is None:
@@ -80,8 +90,7 @@ def login_code():
         except auth.CodeLockout:
             return _locked_out()
         if ok:
-            auth.second_factor_done(db, staff_session.token())
-            return redirect(lang_url("staff.index"))
+            return _fully_signed_in(db, redirect(lang_url("staff.index")))
         error = _("The code is not right, or was already used. Wait for the next code.")
     return render_template("staff/code.html", form=form, error=error), 400 if error else 200
 
@@ -106,7 +115,7 @@ def totp():
             if error is None:
                 if auth.enrol_totp(db, staff_session.token(), actor(), form.code.data, secret=key):
                     flash(_("Two-step sign-in is on."))
-                    return redirect(lang_url("staff.index"))
+                    return _fully_signed_in(db, redirect(lang_url("staff.index")))
                 error = _("The code is not right. Check the time on your phone and try again.")
         except auth.CodeLockout:
             return _locked_out()

@@ -528,3 +528,25 @@ def test_no_personal_data_in_the_servers_logs_or_urls(served):
     # Some requests did carry a query string (sign-in's ?next=, the export's filters):
     # the access log printed their paths only.
     assert any(urlsplit(u).query for b in browsers for u in b.urls)
+
+
+def test_a_line_break_in_a_path_cannot_forge_a_log_line(served):
+    """ASVS 16.4.1: %0a in a path is written out, never a new line of the log."""
+    base, server, log_path = served
+    forged = '203.0.113.66 "GET /staff/users" 200 0 1ms'
+    for path in (f"/x%0a{forged.replace(' ', '%20')}", f"/x%0d%0a{forged.replace(' ', '%20')}"):
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(base + path, timeout=5)  # noqa: S310
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=20)
+    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    assert not [line for line in lines if line.startswith("203.0.113.66")]
+    assert [line for line in lines if "\\x0a203.0.113.66" in line], "the request was not logged"
+
+
+def test_log_safe_writes_out_controls_and_bidi_overrides():
+    from forms_service.logtext import log_safe
+
+    assert log_safe("a\nb\rc\td") == "a\\x0ab\\x0dc\\x09d"
+    assert log_safe("x\u202ey\u2066") == "x\\u202ey\\u2066"
+    assert log_safe("/forms/الطلب/") == "/forms/الطلب/"  # Arabic stays readable

@@ -4,6 +4,7 @@ Findings 1, 2, 4 (staff side), 5, 8, 11 and 13; see SECURITY.md.
 """
 
 import base64
+import datetime as dt
 import json
 import logging
 import re
@@ -13,7 +14,7 @@ import zlib
 import pyotp
 import pytest
 
-from forms_service import auth, ratelimit
+from forms_service import auth, clock, ratelimit
 from forms_service.staff import session as staff_session
 from tests.conftest import make_app
 from tests.forms.helpers import VALID_ID
@@ -371,3 +372,54 @@ def test_configured_proxies_are_quiet(site_dir, tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         app.test_client().get("/healthz", headers={"X-Forwarded-For": "198.51.100.23"})
     assert "PORTAL_PROXIES" not in caplog.text
+
+
+# ------------------------------------------------------------ sessions (ASVS V7, V16)
+
+
+def test_passing_the_second_factor_gives_a_new_session_id_and_is_recorded(app, staff_db):
+    client = password_only(app.test_client())
+    half = client.get_cookie(staff_session.COOKIE).value
+    token = token_of(client, "/staff/login/code")
+    response = client.post(
+        "/staff/login/code", data={"csrf_token": token, "code": pyotp.TOTP(TOTP_SECRET).now()}
+    )
+    assert response.status_code == 302
+    full = client.get_cookie(staff_session.COOKIE).value
+    assert full != half
+    assert client.get("/staff/users").status_code == 200
+    replay = app.test_client()
+    replay.set_cookie(staff_session.COOKIE, half)  # the half session's id is over
+    assert replay.get("/staff/login/code").headers["Location"].endswith("/staff/login")
+    assert [a for a, _d in events(staff_db, "second_factor_passed")] == ["admin"]
+
+
+def test_a_refused_page_is_recorded(signed_in, staff_db):
+    client = signed_in("researcher")
+    assert client.get("/staff/users").status_code == 403
+    refused = [(a, json.loads(d)) for a, d in events(staff_db, "access_refused")]
+    assert refused == [("researcher", {"view": "users"})]
+
+
+def test_a_session_ends_after_twelve_hours_however_busy(app, signed_in, staff_db):
+    client = signed_in("officer")
+    staff_db.execute(
+        "UPDATE staff_sessions SET created_at = ?",
+        [(clock.now_utc() - auth.ABSOLUTE_TIMEOUT - dt.timedelta(minutes=1)).isoformat()],
+    )
+    staff_db.conn.commit()
+    response = client.get("/staff/assistance/")  # used a second ago: still too old
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+
+
+def test_a_new_password_ends_every_other_session(app, signed_in, staff_db):
+    client, other = signed_in("officer"), signed_in("officer")
+    token = token_of(client, "/staff/password")
+    new = "a brand new pass phrase"
+    response = client.post(
+        "/staff/password", data={"csrf_token": token, "current": PASSWORD, "new": new}
+    )
+    assert response.status_code == 302
+    assert client.get("/staff/assistance/").status_code == 200
+    assert other.get("/staff/assistance/").status_code == 302
+    assert auth.authenticate(staff_db, "officer", new, "203.0.113.9", KEY)
