@@ -47,10 +47,11 @@ translations: $(STAMP) ## Re-extract the strings and update the Arabic catalog
 	$(BIN)/pybabel update -i forms_service/translations/messages.pot -d forms_service/translations \
 	  --no-fuzzy-matching --ignore-obsolete
 
-lint: $(STAMP) ## ruff (lint and format check) and bandit
+lint: $(STAMP) ## ruff (lint and format check), bandit and mypy (the files in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -c pyproject.toml -r forms_service hooks
+	$(BIN)/mypy
 
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff check --fix .

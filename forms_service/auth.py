@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .clock import iso, now_utc
-from .db import immediate
+from .db import Database, immediate
 from .events import Event, record
 from .identifiers import clean_number
 from .lifecycle import Role
@@ -52,14 +52,14 @@ def check_password_rules(password: str) -> None:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
 
 
-def add_user(db, username: str, role: str, password: str, *, actor: str) -> None:
+def add_user(db: Database, username: str, role: str, password: str, *, actor: str) -> None:
     check_password_rules(password)
     Role(role)
     moment = iso(now_utc())
     with immediate(db):
         if db.execute("SELECT 1 FROM staff WHERE username = ?", [username]).fetchone():
             raise AccountError(f"user {username!r} exists")
-        db["staff"].insert(
+        db.table("staff").insert(
             {
                 "username": username,
                 "password_hash": _hasher.hash(password),
@@ -72,16 +72,16 @@ def add_user(db, username: str, role: str, password: str, *, actor: str) -> None
         record(db, Event("staff_added", actor, detail={"username": username, "role": role}))
 
 
-def get_user(db, username: str) -> dict | None:
+def get_user(db: Database, username: str) -> dict | None:
     rows = list(db["staff"].rows_where("username = ?", [username]))
     return rows[0] if rows else None
 
 
-def users(db) -> list[dict]:
+def users(db: Database) -> list[dict]:
     return list(db["staff"].rows_where(order_by="username"))
 
 
-def set_password(db, username: str, password: str, *, actor: str) -> None:
+def set_password(db: Database, username: str, password: str, *, actor: str) -> None:
     check_password_rules(password)
     with immediate(db):
         changed = db.execute(
@@ -95,7 +95,7 @@ def set_password(db, username: str, password: str, *, actor: str) -> None:
         record(db, Event("password_set", actor, detail={"username": username}))
 
 
-def set_active(db, username: str, active: bool, *, actor: str) -> None:
+def set_active(db: Database, username: str, active: bool, *, actor: str) -> None:
     with immediate(db):
         if not db.execute(
             "UPDATE staff SET active = ? WHERE username = ?", [int(active), username]
@@ -107,7 +107,7 @@ def set_active(db, username: str, active: bool, *, actor: str) -> None:
         record(db, Event(action, actor, detail={"username": username}))
 
 
-def set_role(db, username: str, role: str, *, actor: str) -> None:
+def set_role(db: Database, username: str, role: str, *, actor: str) -> None:
     Role(role)
     with immediate(db):
         if not db.execute(
@@ -118,7 +118,7 @@ def set_role(db, username: str, role: str, *, actor: str) -> None:
         record(db, Event("staff_role", actor, detail={"username": username, "role": role}))
 
 
-def clear_totp(db, username: str, *, actor: str) -> None:
+def clear_totp(db: Database, username: str, *, actor: str) -> None:
     with immediate(db):
         db.execute(
             "UPDATE staff SET totp_secret = NULL, totp_last_step = NULL WHERE username = ?",
@@ -147,14 +147,14 @@ def _throttle_keys(username: str, address: str, secret: str) -> list[tuple[str, 
     ]
 
 
-def _count(db, key: str, window: int) -> int:
+def _count(db: Database, key: str, window: int) -> int:
     row = db.execute(
         "SELECT count FROM rate_limits WHERE key = ? AND window_start = ?", [key, window]
     ).fetchone()
     return row[0] if row else 0
 
 
-def _bump(db, key: str, window: int, at_least: int = 1) -> int:
+def _bump(db: Database, key: str, window: int, at_least: int = 1) -> int:
     """Add one to a counter (or raise it to at_least); inside the caller's transaction."""
     return db.execute(
         "INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, ?) "
@@ -164,7 +164,9 @@ def _bump(db, key: str, window: int, at_least: int = 1) -> int:
     ).fetchone()[0]
 
 
-def throttled(db, username: str, address: str, secret: str, now: float | None = None) -> bool:
+def throttled(
+    db: Database, username: str, address: str, secret: str, now: float | None = None
+) -> bool:
     """True when this account or this address failed too often lately (shared by all workers)."""
     window = _window(now)
     return any(
@@ -172,7 +174,7 @@ def throttled(db, username: str, address: str, secret: str, now: float | None = 
     )
 
 
-def _failed(db, username: str, address: str, secret: str) -> None:
+def _failed(db: Database, username: str, address: str, secret: str) -> None:
     window = _window()
     with immediate(db):
         for key, _limit in _throttle_keys(username, address, secret):
@@ -181,7 +183,9 @@ def _failed(db, username: str, address: str, secret: str) -> None:
         record(db, Event("login_failed", "anonymous"))
 
 
-def authenticate(db, username: str, password: str, address: str, secret: str) -> dict | None:
+def authenticate(
+    db: Database, username: str, password: str, address: str, secret: str
+) -> dict | None:
     """The active user for these credentials, or None (the same for every kind of failure)."""
     user = get_user(db, username)
     try:
@@ -202,12 +206,12 @@ def needs_second_factor(user: dict) -> bool:
     return bool(user["totp_secret"]) or user["role"] == Role.ADMIN
 
 
-def start_session(db, username: str, *, second_factor_ok: bool) -> str:
+def start_session(db: Database, username: str, *, second_factor_ok: bool) -> str:
     """A new session id (rotated at every login); only its hash is stored."""
     token = secrets.token_urlsafe(32)
     moment = iso(now_utc())
     with immediate(db):
-        db["staff_sessions"].insert(
+        db.table("staff_sessions").insert(
             {
                 "token_hash": _hash_token(token),
                 "username": username,
@@ -220,7 +224,7 @@ def start_session(db, username: str, *, second_factor_ok: bool) -> str:
     return token
 
 
-def session_user(db, token: str | None, now: dt.datetime | None = None) -> dict | None:
+def session_user(db: Database, token: str | None, now: dt.datetime | None = None) -> dict | None:
     """The user of a live session: active, not idle too long, not too old."""
     if not token:
         return None
@@ -251,7 +255,7 @@ def session_user(db, token: str | None, now: dt.datetime | None = None) -> dict 
     return user
 
 
-def end_session(db, token: str | None, actor: str | None = None) -> None:
+def end_session(db: Database, token: str | None, actor: str | None = None) -> None:
     if not token:
         return
     with immediate(db):
@@ -260,7 +264,7 @@ def end_session(db, token: str | None, actor: str | None = None) -> None:
             record(db, Event("logout", actor))
 
 
-def second_factor_done(db, token: str) -> None:
+def second_factor_done(db: Database, token: str) -> None:
     with immediate(db):
         db.execute(
             "UPDATE staff_sessions SET second_factor_ok = 1 WHERE token_hash = ?",
@@ -277,7 +281,7 @@ def searches(user: dict) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def save_searches(db, token: str, words: dict) -> None:
+def save_searches(db: Database, token: str, words: dict) -> None:
     with immediate(db):
         db.execute(
             "UPDATE staff_sessions SET searches = ? WHERE token_hash = ?",
@@ -314,12 +318,12 @@ def _matching_step(secret: str, code: str | None, now: float | None = None) -> i
     return None
 
 
-def codes_locked(db, username: str, secret: str) -> bool:
+def codes_locked(db: Database, username: str, secret: str) -> bool:
     """True while this account has had too many wrong codes (shared by every worker)."""
     return _count(db, _key(secret, "code", username.lower()), _window()) >= MAX_CODE_FAILURES
 
 
-def _code_failed(db, username: str, secret: str) -> bool:
+def _code_failed(db: Database, username: str, secret: str) -> bool:
     """Count a wrong code; at the limit, lock codes and password sign-in for the window."""
     window = _window()
     with immediate(db):
@@ -331,7 +335,7 @@ def _code_failed(db, username: str, secret: str) -> bool:
     return count >= MAX_CODE_FAILURES
 
 
-def check_code(db, username: str, code: str | None, *, secret: str) -> bool:
+def check_code(db: Database, username: str, code: str | None, *, secret: str) -> bool:
     """Check a sign-in code against the account's own authenticator; each code works once.
 
     Wrong codes are counted per account; at the limit `CodeLockout` is raised and even
@@ -350,7 +354,7 @@ def check_code(db, username: str, code: str | None, *, secret: str) -> bool:
     return False
 
 
-def _use_step(db, username: str, step: int) -> bool:
+def _use_step(db: Database, username: str, step: int) -> bool:
     with immediate(db):
         return bool(
             db.execute(
@@ -361,7 +365,7 @@ def _use_step(db, username: str, step: int) -> bool:
         )
 
 
-def pending_secret(db, token: str) -> str:
+def pending_secret(db: Database, token: str) -> str:
     """The secret this session is enrolling: made once and kept on the server, never sent
     back by the browser."""
     token_hash = _hash_token(token)
@@ -378,7 +382,7 @@ def pending_secret(db, token: str) -> str:
     return secret
 
 
-def enrol_totp(db, token: str, username: str, code: str | None, *, secret: str) -> bool:
+def enrol_totp(db: Database, token: str, username: str, code: str | None, *, secret: str) -> bool:
     """Turn on (or replace) the account's authenticator with this session's pending secret.
 
     The caller checks who may enrol. On success the session has passed the second factor,

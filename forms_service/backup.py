@@ -14,6 +14,7 @@ import sqlite3
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import IO
 
 from .files import FILE_MODE, open_private, private_dir
 
@@ -87,13 +88,22 @@ def backup(db_path: str, uploads: str, target: str) -> dict:
     return manifest
 
 
+def _member(archive: tarfile.TarFile, member: str | tarfile.TarInfo) -> IO[bytes]:
+    """A member's content; BackupError for one that is not a file (a folder, say)."""
+    content = archive.extractfile(member)
+    if content is None:
+        name = member if isinstance(member, str) else member.name
+        raise BackupError(f"{name} in the archive is not a file")
+    return content
+
+
 def restore(archive_path: str, db_path: str, uploads: str) -> dict:
     """Unpack a backup into an empty data folder; check integrity and every document's hash."""
     db_file, uploads_dir = Path(db_path), Path(uploads)
     if db_file.exists() or (uploads_dir.exists() and any(uploads_dir.iterdir())):
         raise BackupError("restore only into an empty data folder: the database or uploads exist")
     with tarfile.open(archive_path, "r:gz") as archive:
-        manifest = json.loads(archive.extractfile("manifest.json").read())
+        manifest = json.loads(_member(archive, "manifest.json").read())
         if manifest.get("format") != FORMAT:
             raise BackupError("not a portal backup")
         private_dir(db_file.parent)
@@ -106,7 +116,7 @@ def restore(archive_path: str, db_path: str, uploads: str) -> dict:
                 target = uploads_dir / Path(name).name
             else:
                 continue  # manifest.json, or anything unexpected: never written anywhere
-            with archive.extractfile(member) as src, open_private(target) as out:
+            with _member(archive, member) as src, open_private(target) as out:
                 out.write(src.read())
     connection = sqlite3.connect(db_file)
     try:

@@ -3,6 +3,7 @@ both ways. Used by the case page and the committee's sheet."""
 
 import datetime as dt
 
+import wtforms
 from flask import g
 
 from . import records, registry, words
@@ -25,7 +26,7 @@ def details(row: dict) -> list[tuple[str, str, bool]]:
     return shown
 
 
-def answer(form, field: registry.Field) -> str:
+def answer(form: wtforms.Form, field: registry.Field) -> str:
     """A validated form's answer as check-your-answers shows it (the same words as the case)."""
     return words.shown(field, records.value_in(form, field.key), _lang(), long_date)
 
@@ -51,7 +52,7 @@ def orphan_rows(orphans: list[dict]) -> list[dict]:
     ]
 
 
-def age(value, today: dt.date | None = None) -> int | None:
+def age(value: object, today: dt.date | None = None) -> int | None:
     day = words.as_date(value)
     if not day:
         return None

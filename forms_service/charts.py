@@ -2,6 +2,7 @@
 (each chart has a title and the same figures as a table beside it)."""
 
 import hashlib
+from collections.abc import Iterable, Iterator, Sequence
 
 from markupsafe import Markup
 
@@ -11,10 +12,20 @@ COLOURS = ("#0b6e4f", "#d55e00")
 INK = "#1f1f1f"
 CHAR = 6.2  # the width of a digit at font-size 11, near enough
 FONT = "system-ui, 'Segoe UI', Tahoma, Arial, sans-serif"  # the reader's own fonts: none fetched
+# A bar's value (None: no bar), and a series: (label, one value or a group of them) per bar.
+Value = float | None
+Series = Iterable[tuple[object, Value | Sequence[Value]]]
 
 
 def bar_chart(
-    series, *, title, width=640, height=240, legend=(), max_value=None, chart_id=None
+    series: Series,
+    *,
+    title: object,
+    width: int = 640,
+    height: int = 240,
+    legend: Sequence[object] = (),
+    max_value: float | None = None,
+    chart_id: str | None = None,
 ) -> Markup:
     """A bar chart as inline SVG: `series` is [(label, value)] or [(label, (v1, v2, …))].
 
@@ -54,7 +65,7 @@ def bar_chart(
     return Markup("").join(parts)
 
 
-def _legend(names):
+def _legend(names: Iterable[object]) -> Iterator[Markup]:
     for index, name in enumerate(names):
         x = 8 + index * 140
         yield Markup('<rect x="{}" y="6" width="12" height="12" fill="{}"/>').format(
@@ -63,7 +74,9 @@ def _legend(names):
         yield Markup('<text x="{}" y="16">{}</text>').format(x + 18, str(name))
 
 
-def _bars(values, left, bar, top, plot, peak):
+def _bars(
+    values: Sequence[Value], left: float, bar: float, top: float, plot: float, peak: float
+) -> Iterator[Markup]:
     for index, value in enumerate(values):
         x = left + index * bar
         high = 0 if value is None else plot * min(value, peak) / peak
@@ -76,7 +89,7 @@ def _bars(values, left, bar, top, plot, peak):
         )
 
 
-def _axis_label(label, x, y, turned):
+def _axis_label(label: str, x: float, y: float, turned: bool) -> Markup:
     if turned:
         return Markup(
             '<text x="{0}" y="{1}" text-anchor="end" transform="rotate(-45 {0} {1})">{2}</text>'
@@ -88,7 +101,7 @@ def _n(number: float) -> str:
     return f"{number:.1f}".removesuffix(".0")
 
 
-def _value(value) -> str:
+def _value(value: Value) -> str:
     if value is None:
         return "—"
     return str(value) if isinstance(value, int) else f"{value:.1f}"

@@ -5,12 +5,14 @@ every other date in the back office.
 """
 
 import datetime as dt
+from typing import Any
 
 from markupsafe import Markup
 
-from .charts import bar_chart
+from .charts import Series, bar_chart
 from .clock import iso, now_utc
 from .config import ANSWER_DAYS
+from .db import Database
 from .facts import facts
 from .lifecycle import STATES_OF, Kind
 from .listing import Filters, where
@@ -25,11 +27,11 @@ class Stats(dict):
     """The figures; the template draws its charts with `stats.bar_chart(...)`."""
 
     @staticmethod
-    def bar_chart(series, **options) -> Markup:
+    def bar_chart(series: Series, **options: Any) -> Markup:
         return bar_chart(series, **options)
 
 
-def stats(db, now=None, late_days: int = ANSWER_DAYS) -> dict:
+def stats(db: Database, now: dt.datetime | None = None, late_days: int = ANSWER_DAYS) -> dict:
     now = now or now_utc()
     now = now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
     monday = now.date() - dt.timedelta(days=now.weekday())
@@ -67,7 +69,7 @@ def _month_after(month: str) -> str:
     return _months(dt.date(int(month[:4]), int(month[5:]), 1) + dt.timedelta(days=31), 1)[0]
 
 
-def _by_state(db) -> dict:
+def _by_state(db: Database) -> dict:
     found = {
         (kind, state): count
         for kind, state, count in db.execute(
@@ -80,7 +82,7 @@ def _by_state(db) -> dict:
     }
 
 
-def _overdue(db, now: dt.datetime, late_days: int) -> dict:
+def _overdue(db: Database, now: dt.datetime, late_days: int) -> dict:
     """Support requests still open past the committee's period: the queue's own 'late' filter."""
     clause, params = where(
         Filters(kind=Kind.ASSISTANCE, overdue=True, late_days=late_days), now=now
@@ -105,7 +107,7 @@ def _overdue(db, now: dt.datetime, late_days: int) -> dict:
     return {"count": count, "days": late_days, "oldest": oldest}
 
 
-def _weekly(db, weeks: list[dt.date]) -> list[dict]:
+def _weekly(db: Database, weeks: list[dt.date]) -> list[dict]:
     """New submissions per ISO week (named by its Monday), zero-filled."""
     end = weeks[-1] + dt.timedelta(weeks=1)
     # kind IN (…) lets SQLite range-scan the (kind, created_at) index once per kind.
@@ -126,7 +128,7 @@ def _weekly(db, weeks: list[dt.date]) -> list[dict]:
     ]
 
 
-def _decisions(db, months: list[str]) -> dict:
+def _decisions(db: Database, months: list[str]) -> dict:
     """Accepted / rejected per month, and days from submission to the first decision."""
     # Decisions made in the window (index events_action), each kept only if it was the case's
     # first: the cost follows the months shown, not the whole history of decisions.
@@ -171,7 +173,7 @@ def _average(total: float, count: int) -> float | None:
     return round(total / count, 1) if count else None
 
 
-def _satisfaction(db, months: list[str]) -> dict:
+def _satisfaction(db: Database, months: list[str]) -> dict:
     """Average of each rating (1–5) and the number of answers, per month and per channel."""
     window = [months[0], _month_after(months[-1])]
     # Only the constant column lists above are joined into the SQL; values are placeholders.
@@ -195,7 +197,7 @@ def _satisfaction(db, months: list[str]) -> dict:
     }
 
 
-def _ratings(found) -> dict:
+def _ratings(found: tuple[int, list[float | None]] | None) -> dict:
     count, averages = found or (0, [None] * len(RATINGS))
     rounded = [None if a is None else round(a, 1) for a in averages]
     return {"count": count, **dict(zip(RATINGS, rounded, strict=True))}

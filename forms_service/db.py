@@ -4,18 +4,21 @@ import contextlib
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
-from flask import current_app, g
+from flask import Flask, current_app, g
 
 from .files import private_dir, private_file
 from .migrations import migrations
 
 BUSY_TIMEOUT_MS = 10_000
+# The type of a connection, for annotations everywhere: `from .db import Database`.
+Database = sqlite_utils.Database
 
 
-def connect(path: str) -> sqlite_utils.Database:
+def connect(path: str) -> Database:
     """A connection with the portal's settings: WAL, full sync, foreign keys, a busy wait."""
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -37,7 +40,7 @@ def prepare(path: str) -> None:
         db.close()
 
 
-def _wal(db, seconds: float = 30) -> None:
+def _wal(db: Database, seconds: float = 30) -> None:
     """Switch to WAL once. Workers start together: while one switches or migrates, another's
     switch fails at once with "database is locked" (no busy wait for it), so wait and retry."""
     deadline = time.monotonic() + seconds
@@ -51,7 +54,7 @@ def _wal(db, seconds: float = 30) -> None:
 
 
 @contextlib.contextmanager
-def immediate(db: sqlite_utils.Database):
+def immediate(db: Database) -> Iterator[Database]:
     """A write transaction that takes the lock at BEGIN, so it never fails half way on a busy DB.
 
     sqlite-utils' own atomic() begins a deferred transaction; writes inside this block
@@ -71,7 +74,7 @@ def immediate(db: sqlite_utils.Database):
 _local = threading.local()
 
 
-def get_db() -> sqlite_utils.Database:
+def get_db() -> Database:
     """This thread's connection to the app's database, kept open between requests.
 
     Opening a connection per request costs more than the request's own work, and closing
@@ -88,12 +91,12 @@ def get_db() -> sqlite_utils.Database:
     return db
 
 
-def close_db(_exc=None):
+def close_db(_exc: BaseException | None = None) -> None:
     db = g.pop("db", None)
     if db is not None and db.conn.in_transaction:
         db.conn.rollback()  # never carry a transaction over to the next request
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     prepare(app.config["PORTAL_DB"])
     app.teardown_appcontext(close_db)

@@ -12,10 +12,11 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from .clock import iso, now_utc
-from .db import immediate
+from .db import Database, immediate
 from .uploads import ALLOWED, StoredFile, document_row, remove
 
 MAX_AGE = dt.timedelta(days=1)
@@ -41,7 +42,7 @@ def new_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-def load(db, draft_id: str | None) -> list | None:
+def load(db: Database, draft_id: str | None) -> list | None:
     """The typed fields as (name, value) pairs, or None when there is no live draft."""
     if not draft_id:
         return None
@@ -51,7 +52,7 @@ def load(db, draft_id: str | None) -> list | None:
     return [tuple(pair) for pair in json.loads(row[0])]
 
 
-def save(db, draft_id: str, lang: str, pairs: list) -> None:
+def save(db: Database, draft_id: str, lang: str, pairs: list) -> None:
     moment = iso(now_utc())
     with immediate(db):
         db.execute(
@@ -62,7 +63,7 @@ def save(db, draft_id: str, lang: str, pairs: list) -> None:
         )
 
 
-def space_used(db, draft_id: str | None = None, kind: str | None = None) -> int:
+def space_used(db: Database, draft_id: str | None = None, kind: str | None = None) -> int:
     """Bytes of every draft's documents, but the one of this kind in this draft (a new one
     replaces it)."""
     return db.execute(
@@ -73,7 +74,7 @@ def space_used(db, draft_id: str | None = None, kind: str | None = None) -> int:
 
 
 def add_document(
-    db, draft_id: str, kind: str, stored: StoredFile, max_bytes: int | None = None
+    db: Database, draft_id: str, kind: str, stored: StoredFile, max_bytes: int | None = None
 ) -> str | None:
     """Attach a document to the draft, replacing one of the same kind; return the old file.
 
@@ -86,18 +87,18 @@ def add_document(
             "SELECT stored_name FROM documents WHERE draft_id = ? AND kind = ?", [draft_id, kind]
         ).fetchone()
         db.execute("DELETE FROM documents WHERE draft_id = ? AND kind = ?", [draft_id, kind])
-        db["documents"].insert(document_row(stored, kind, draft_id=draft_id))
+        db.table("documents").insert(document_row(stored, kind, draft_id=draft_id))
     return old[0] if old else None
 
 
-def documents(db, draft_id: str | None) -> dict:
+def documents(db: Database, draft_id: str | None) -> dict:
     if not draft_id:
         return {}
     rows = db["documents"].rows_where("draft_id = ?", [draft_id], order_by="id")
     return {row["kind"]: row for row in rows}
 
 
-def expired(db, now: dt.datetime | None = None) -> list[str]:
+def expired(db: Database, now: dt.datetime | None = None) -> list[str]:
     """Drafts untouched for a day: delete them; return their files to remove."""
     cutoff = iso((now or now_utc()) - MAX_AGE)
     with immediate(db):
@@ -128,7 +129,7 @@ def _receipt_cutoff(now: dt.datetime | None = None) -> str:
     return iso((now or now_utc()) - RECEIPT_AGE)
 
 
-def new_receipt(db, kind: str, submission_id: int) -> str:
+def new_receipt(db: Database, kind: str, submission_id: int) -> str:
     """A random token for the session; the server keeps only its hash and what it shows."""
     token = secrets.token_urlsafe(24)
     with immediate(db):
@@ -140,7 +141,7 @@ def new_receipt(db, kind: str, submission_id: int) -> str:
     return token
 
 
-def receipt(db, token, kind: str) -> int | None:
+def receipt(db: Database, token: object, kind: str) -> int | None:
     """The submission a token shows, while RECEIPT_AGE lasts; None for anything else."""
     if not isinstance(token, str) or not token:
         return None
@@ -151,10 +152,10 @@ def receipt(db, token, kind: str) -> int | None:
     return row[0] if row else None
 
 
-def take_receipt(db, token, kind: str) -> int | None:
+def take_receipt(db: Database, token: object, kind: str) -> int | None:
     """As receipt(), once: the row is gone after it."""
     submission_id = receipt(db, token, kind)
-    if submission_id is not None:
+    if submission_id is not None and isinstance(token, str):  # a str whenever a receipt is found
         with immediate(db):
             db.execute("DELETE FROM receipts WHERE token_hash = ?", [_hash(token)])
     return submission_id
@@ -168,7 +169,9 @@ def receipt_due(created_at: str, now: dt.datetime | None = None) -> bool:
 # ---------------------------------------------------------------- the sweep
 
 
-def stray_files(db, uploads_dir, min_age: dt.timedelta = STRAY_MIN_AGE) -> list[str]:
+def stray_files(
+    db: Database, uploads_dir: str | Path | None, min_age: dt.timedelta = STRAY_MIN_AGE
+) -> list[str]:
     """Files in the uploads folder that no document row names, older than `min_age` (real
     clock: file times are real), e.g. left behind when a form failed after its upload was
     stored."""
@@ -186,7 +189,7 @@ def stray_files(db, uploads_dir, min_age: dt.timedelta = STRAY_MIN_AGE) -> list[
     )
 
 
-def remove_files(uploads_dir, names) -> int:
+def remove_files(uploads_dir: str | Path, names: Iterable[str]) -> int:
     """Remove these stored files; return how many were there."""
     folder = Path(uploads_dir)
     removed = 0
@@ -197,7 +200,7 @@ def remove_files(uploads_dir, names) -> int:
     return removed
 
 
-def _claim_sweep(db, now: dt.datetime) -> bool:
+def _claim_sweep(db: Database, now: dt.datetime) -> bool:
     """True for the one caller, in any worker, that takes this period's sweep."""
     seconds = int(SWEEP_EVERY.total_seconds())
     period = int(now.timestamp()) // seconds * seconds
@@ -214,7 +217,7 @@ def _claim_sweep(db, now: dt.datetime) -> bool:
         )
 
 
-def _orphaned_documents(db) -> list[str]:
+def _orphaned_documents(db: Database) -> list[str]:
     """Rows of documents whose draft is gone (and that belong to no case): delete them."""
     where = (
         "submission_id IS NULL AND draft_id IS NOT NULL AND draft_id NOT IN (SELECT id FROM drafts)"
@@ -228,7 +231,7 @@ def _orphaned_documents(db) -> list[str]:
     return files
 
 
-def sweep(db, uploads_dir, now: dt.datetime | None = None) -> int | None:
+def sweep(db: Database, uploads_dir: str | Path, now: dt.datetime | None = None) -> int | None:
     """Remove expired drafts with their files, expired receipts and stray uploads, at most
     once every SWEEP_EVERY for all workers together. Return the files removed, or None when
     this period's sweep was someone else's."""

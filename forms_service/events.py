@@ -5,6 +5,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from .clock import iso, now_utc
+from .db import Database
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,8 @@ class Event:
     detail: dict = field(default_factory=dict)
 
 
-def record(db, event: Event, at: dt.datetime | None = None) -> None:
+def record(db: Database, event: Event, at: dt.datetime | None = None) -> None:
     row = asdict(event)
     row["detail"] = json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
     row["at"] = iso(at or now_utc())
-    db["events"].insert(row)
+    db.table("events").insert(row)

@@ -9,12 +9,13 @@ import contextlib
 import os
 import stat
 from pathlib import Path
+from typing import IO, Any
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
-def private_dir(path) -> Path:
+def private_dir(path: str | os.PathLike[str]) -> Path:
     """Create the folder and any missing parents 0700; folders that exist are left as they are."""
     path = Path(path)
     missing = []
@@ -29,7 +30,7 @@ def private_dir(path) -> Path:
     return path
 
 
-def private_file(path) -> Path:
+def private_file(path: str | os.PathLike[str]) -> Path:
     """Create an empty file 0600 if there is none (for SQLite to fill); leave one that exists."""
     path = Path(path)
     with contextlib.suppress(FileExistsError):
@@ -38,7 +39,9 @@ def private_file(path) -> Path:
     return path
 
 
-def open_private(path, mode: str = "wb", encoding: str | None = None):
+def open_private(
+    path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None
+) -> IO[Any]:
     """Open `path` for writing from the start, 0600: a new file, or one that existed (its
     mode is narrowed before anything is written; a device such as /dev/stdout is left be)."""
     if mode not in ("w", "wb"):

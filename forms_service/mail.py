@@ -14,11 +14,14 @@ import ipaddress
 import logging
 import smtplib
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
+from typing import Any
 
 from flask_babel import gettext
 
 from .clock import iso, now_utc
+from .db import Database
 from .identifiers import format_reference
 
 log = logging.getLogger(__name__)
@@ -27,11 +30,11 @@ TLS_MODES = ("starttls", "implicit", "off")
 TIMEOUT_SECONDS = 10
 
 
-def enabled(config) -> bool:
+def enabled(config: Mapping[str, Any]) -> bool:
     return bool(config.get("PORTAL_SMTP_HOST"))
 
 
-def _port(config) -> int:
+def _port(config: Mapping[str, Any]) -> int:
     return int(config.get("PORTAL_SMTP_PORT") or 587)
 
 
@@ -45,7 +48,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def tls_mode(config) -> str:
+def tls_mode(config: Mapping[str, Any]) -> str:
     """PORTAL_SMTP_TLS, or what the port implies: 465 implicit TLS, any other STARTTLS."""
     mode = str(config.get("PORTAL_SMTP_TLS") or "").strip().lower()
     mode = mode or ("implicit" if _port(config) == 465 else "starttls")
@@ -56,13 +59,13 @@ def tls_mode(config) -> str:
     return mode
 
 
-def tls_context(config) -> ssl.SSLContext:
+def tls_context(config: Mapping[str, Any]) -> ssl.SSLContext:
     """Certificates checked, host name included: the system's authorities, or only the
     certificate(s) in PORTAL_SMTP_CA_FILE when it is set."""
     return ssl.create_default_context(cafile=config.get("PORTAL_SMTP_CA_FILE") or None)
 
 
-def _connect(config, mode: str) -> smtplib.SMTP:
+def _connect(config: Mapping[str, Any], mode: str) -> smtplib.SMTP:
     """An SMTP session ready for login and sending: over TLS unless mode is "off"."""
     host, port = config["PORTAL_SMTP_HOST"], _port(config)
     if mode == "implicit":
@@ -77,7 +80,7 @@ def _connect(config, mode: str) -> smtplib.SMTP:
     return smtp
 
 
-def _send(config, mode: str, message: EmailMessage) -> None:
+def _send(config: Mapping[str, Any], mode: str, message: EmailMessage) -> None:
     """Deliver one message; raise (OSError, SMTPException) if it was not accepted."""
     smtp = _connect(config, mode)
     try:
@@ -97,7 +100,7 @@ def _error_text(error: Exception) -> str:
     return f"{name}: {reason}" if reason else name
 
 
-def confirmation(fields: dict, lang: str, config) -> dict | None:
+def confirmation(fields: dict, lang: str, config: Mapping[str, Any]) -> dict | None:
     """The outbox row for a confirmation e-mail, or None (no address or no SMTP)."""
     if not fields.get("email") or not enabled(config):
         return None
@@ -113,7 +116,7 @@ def confirmation(fields: dict, lang: str, config) -> dict | None:
     }
 
 
-def send_pending(db, config, limit: int = 20) -> int:
+def send_pending(db: Database, config: Mapping[str, Any], limit: int = 20) -> int:
     """Send what waits in the outbox; return how many were sent."""
     if not enabled(config):
         return 0
@@ -155,7 +158,7 @@ def send_pending(db, config, limit: int = 20) -> int:
     return sent
 
 
-def send_pending_quietly(db, config) -> None:
+def send_pending_quietly(db: Database, config: Mapping[str, Any]) -> None:
     try:
         send_pending(db, config, limit=1)
     except Exception:  # a mail problem must never turn a stored submission into an error page

@@ -7,16 +7,16 @@ event (`events`) in the same transaction.
 import datetime as dt
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from . import identifiers
 from .clock import iso, now_utc
-from .db import immediate
+from .db import Database, immediate
 from .events import Event, record
 from .lifecycle import INITIAL_STATE, NEEDS_REASON, TRANSITIONS, Kind, Role, State, may
 from .migrations import ERASED_DETAIL
-from .uploads import document_row
+from .uploads import StoredFile, document_row
 
 # ---------------------------------------------------------------- submit
 
@@ -43,13 +43,13 @@ PERSON_COLUMNS = ("full_name", "national_id", "mobile", "email")
 
 
 def submit(
-    db,
+    db: Database,
     *,
     kind: Kind,
     lang: str,
     fields: dict,
     channel: str = "website",
-    orphans: tuple = (),
+    orphans: Sequence[dict] = (),
     draft_id: str | None = None,
     form_key: str | None = None,
     attestation: Attestation | None = None,
@@ -69,7 +69,8 @@ def submit(
                 [form_key],
             ).fetchone()
             if existing:
-                return Receipt(*existing, is_new=False)
+                old_id, old_reference, old_created_at, old_answer_from = existing
+                return Receipt(old_id, old_reference, old_created_at, old_answer_from, is_new=False)
         reference = _unique_reference(db)
         # Never reuse the id of an erased or purged case: its audit trail keeps that id.
         new_id = db.execute(
@@ -106,9 +107,11 @@ def submit(
                     f"{prefix}_lang": words.lang,
                     f"{prefix}_at": iso(at),
                 }
-        submission_id = db["submissions"].insert(row).last_pk
+        submission_id = db.table("submissions").insert(row).last_pk
+        if submission_id is None:  # never: the row's id is given
+            raise RuntimeError("the submission was stored without an id")
         for position, orphan in enumerate(orphans):
-            db["orphans"].insert(
+            db.table("orphans").insert(
                 {
                     "submission_id": submission_id,
                     "position": position,
@@ -141,16 +144,18 @@ def submit(
             at,
         )
         if mail:
-            db["outbox"].insert({"submission_id": submission_id, "created_at": iso(at), **mail})
+            db.table("outbox").insert(
+                {"submission_id": submission_id, "created_at": iso(at), **mail}
+            )
         return Receipt(submission_id, reference, row["created_at"], answer_from, is_new=True)
 
 
-def scoped_key(kind, form_key: str | None) -> str | None:
+def scoped_key(kind: Kind | str, form_key: str | None) -> str | None:
     """A one-time key belongs to one kind of form: the same key sent to another form is new."""
     return f"{Kind(kind)}:{form_key}" if form_key else None
 
 
-def _unique_reference(db) -> str:
+def _unique_reference(db: Database) -> str:
     while True:
         reference = identifiers.new_reference()
         if not db.execute("SELECT 1 FROM submissions WHERE reference = ?", [reference]).fetchone():
@@ -160,26 +165,26 @@ def _unique_reference(db) -> str:
 # ---------------------------------------------------------------- reading
 
 
-def get(db, submission_id: int) -> dict | None:
+def get(db: Database, submission_id: int) -> dict | None:
     rows = list(db["submissions"].rows_where("id = ?", [submission_id]))
     return _decode(rows[0]) if rows else None
 
 
-def by_reference(db, reference: str) -> dict | None:
+def by_reference(db: Database, reference: str) -> dict | None:
     rows = list(db["submissions"].rows_where("reference = ?", [reference]))
     return _decode(rows[0]) if rows else None
 
 
-def by_form_key(db, kind, form_key: str) -> dict | None:
+def by_form_key(db: Database, kind: Kind | str, form_key: str) -> dict | None:
     rows = list(db["submissions"].rows_where("form_key = ?", [scoped_key(kind, form_key)]))
     return _decode(rows[0]) if rows else None
 
 
-def orphans_of(db, submission_id: int) -> list[dict]:
+def orphans_of(db: Database, submission_id: int) -> list[dict]:
     return list(db["orphans"].rows_where("submission_id = ?", [submission_id], order_by="position"))
 
 
-def documents_of(db, submission_id: int) -> list[dict]:
+def documents_of(db: Database, submission_id: int) -> list[dict]:
     return list(db["documents"].rows_where("submission_id = ?", [submission_id], order_by="id"))
 
 
@@ -188,7 +193,7 @@ def documents_of(db, submission_id: int) -> list[dict]:
 NO_MOBILE = "+966XXXXXXXXX"
 
 
-def status_lookup(db, reference: str, mobile: str) -> dict | None:
+def status_lookup(db: Database, reference: str, mobile: str | None) -> dict | None:
     """The request for a reference and the mobile given with it; the same None for any miss.
 
     An unknown reference and a known one with another mobile take the same path: one SELECT,
@@ -226,7 +231,7 @@ class ReasonRequired(ValueError):
 
 
 def transition(
-    db,
+    db: Database,
     submission_id: int,
     target: State | str,
     *,
@@ -282,7 +287,15 @@ def transition(
         )
 
 
-def _note(db, submission_id: int, action: str, actor: str, detail: dict, at=None, update=None):
+def _note(
+    db: Database,
+    submission_id: int,
+    action: str,
+    actor: str,
+    detail: dict,
+    at: dt.datetime | None = None,
+    update: tuple[str, list] | None = None,
+) -> None:
     with immediate(db):
         if update:
             sql, params = update
@@ -291,12 +304,12 @@ def _note(db, submission_id: int, action: str, actor: str, detail: dict, at=None
         record(db, Event(action, actor, submission_id, detail=detail), at)
 
 
-def add_note(db, submission_id: int, text: str, *, actor: str) -> None:
+def add_note(db: Database, submission_id: int, text: str, *, actor: str) -> None:
     """An internal note: staff only, never shown to the applicant."""
     _note(db, submission_id, "note", actor, {"text": text.strip()})
 
 
-def message_applicant(db, submission_id: int, text: str, *, actor: str) -> None:
+def message_applicant(db: Database, submission_id: int, text: str, *, actor: str) -> None:
     """A message the applicant reads on the status page (kept apart from internal notes)."""
     at = now_utc()
     _note(
@@ -313,7 +326,7 @@ def message_applicant(db, submission_id: int, text: str, *, actor: str) -> None:
     )
 
 
-def assign(db, submission_id: int, username: str | None, *, actor: str) -> None:
+def assign(db: Database, submission_id: int, username: str | None, *, actor: str) -> None:
     _note(
         db,
         submission_id,
@@ -324,20 +337,22 @@ def assign(db, submission_id: int, username: str | None, *, actor: str) -> None:
     )
 
 
-def record_view(db, submission_id: int, *, actor: str, what: str = "case") -> None:
+def record_view(db: Database, submission_id: int, *, actor: str, what: str = "case") -> None:
     """Every view of personal data is an event: the PDPL accountability trail."""
     with immediate(db):
         record(db, Event("view", actor, submission_id, detail={"what": what}))
 
 
-def attach_document(db, submission_id: int, kind: str, stored, *, actor: str) -> None:
+def attach_document(
+    db: Database, submission_id: int, kind: str, stored: StoredFile, *, actor: str
+) -> None:
     """A document added by staff to an existing case (staff entry)."""
     with immediate(db):
-        db["documents"].insert(document_row(stored, kind, submission_id=submission_id))
+        db.table("documents").insert(document_row(stored, kind, submission_id=submission_id))
         record(db, Event("document_added", actor, submission_id, detail={"kind": kind}))
 
 
-def history(db, submission_id: int) -> list[dict]:
+def history(db: Database, submission_id: int) -> list[dict]:
     rows = db["events"].rows_where("submission_id = ?", [submission_id], order_by="id")
     return [{**r, "detail": json.loads(r["detail"] or "{}")} for r in rows]
 
@@ -361,11 +376,11 @@ def marks(values: list) -> str:
     return ",".join("?" * len(values))
 
 
-def select_ids(db, sql: str, params: list) -> list[int]:
+def select_ids(db: Database, sql: str, params: list) -> list[int]:
     return [row[0] for row in db.execute(sql, params).fetchall()]
 
 
-def document_files(db, ids: list[int]) -> list[str]:
+def document_files(db: Database, ids: list[int]) -> list[str]:
     files = []
     for chunk in chunks(ids):
         files += [
@@ -378,7 +393,7 @@ def document_files(db, ids: list[int]) -> list[str]:
     return files
 
 
-def _anonymise_events(db, ids: list[int]) -> int:
+def _anonymise_events(db: Database, ids: list[int]) -> int:
     """Replace the typed words of notes, messages and reasons of these cases by the marker."""
     changed = 0
     actions = list(FREE_TEXT_ACTIONS)
@@ -391,7 +406,7 @@ def _anonymise_events(db, ids: list[int]) -> int:
     return changed
 
 
-def delete_cases(db, ids: list[int]) -> tuple[list[str], dict]:
+def delete_cases(db: Database, ids: list[int]) -> tuple[list[str], dict]:
     """Delete cases with everything hanging off them; return their files and the counts.
 
     Explicit deletes (not only ON DELETE CASCADE): the same result on a connection without
@@ -415,7 +430,7 @@ def delete_cases(db, ids: list[int]) -> tuple[list[str], dict]:
     return files, counts
 
 
-def anonymise_contact(db, ids: list[int]) -> int:
+def anonymise_contact(db: Database, ids: list[int]) -> int:
     """Strip the contact from feedback (ratings and comments stay); return events anonymised."""
     changed = 0
     for chunk in chunks(ids):
@@ -430,13 +445,13 @@ def anonymise_contact(db, ids: list[int]) -> int:
     return changed
 
 
-def secure_deletes(db) -> None:
+def secure_deletes(db: Database) -> None:
     """Deleted rows are overwritten with zeros, not left in free pages (whatever the build's
     default is)."""
     db.execute("PRAGMA secure_delete = ON")
 
 
-def scrub(db) -> None:
+def scrub(db: Database) -> None:
     """After a delete has committed: words must not linger where SQL no longer shows them.
 
     FTS5 keeps a deleted row's tokens (name trigrams) in its segments until they merge:

@@ -9,7 +9,7 @@ import ipaddress
 import re
 import time
 
-from .db import immediate
+from .db import Database, immediate
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
@@ -38,7 +38,9 @@ def client_key(address: str) -> str:
     return str(ip)
 
 
-def allow(db, *, scope: str, client: str, spec: str, secret: str, now: float | None = None) -> bool:
+def allow(
+    db: Database, *, scope: str, client: str, spec: str, secret: str, now: float | None = None
+) -> bool:
     """Count one hit for this client and scope; False once the window's limit is passed."""
     limit = parse(spec)
     if limit is None:

@@ -1,5 +1,9 @@
 """Validated forms → the values stored: codes, ISO dates, ASCII digits."""
 
+from collections.abc import Iterable
+from typing import Any
+
+import wtforms
 from flask import g
 from flask_babel import gettext
 
@@ -10,25 +14,25 @@ from .queue import Attestation
 ATTESTATION_VERSION = "attestation-2026-11-25"
 
 
-def _iso(value):
+def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def value_in(form, key: str):
+def value_in(form: wtforms.Form, key: str) -> Any:
     """A field's value by its registry key; a dot goes into a group (availability.days)."""
     for part in key.split(".")[:-1]:
         form = form[part].form
     return _iso(form[key.split(".")[-1]].data)
 
 
-def _put(record: dict, key: str, value) -> None:
+def _put(record: dict, key: str, value: Any) -> None:
     *groups, name = key.split(".")
     for part in groups:
         record = record.setdefault(part, {})
     record[name] = value
 
 
-def record_of(form, fields) -> dict:
+def record_of(form: wtforms.Form, fields: Iterable[registry.Field]) -> dict:
     """The values to store for these registry fields, read from a validated form."""
     record: dict = {}
     for field in fields:
@@ -39,16 +43,16 @@ def record_of(form, fields) -> dict:
 ASKED = tuple(f for f in registry.ASSISTANCE if f.section != registry.Section.STAFF)
 
 
-def assistance_record(form) -> tuple[dict, list]:
+def assistance_record(form: wtforms.Form) -> tuple[dict, list[dict]]:
     orphans = [record_of(entry.form, registry.ORPHAN) for entry in form.orphans.entries]
     return record_of(form, ASKED), orphans
 
 
-def volunteer_record(form) -> dict:
+def volunteer_record(form: wtforms.Form) -> dict:
     return record_of(form, registry.VOLUNTEER)
 
 
-def feedback_record(form) -> dict:
+def feedback_record(form: wtforms.Form) -> dict:
     fields = record_of(form, registry.FEEDBACK)
     for field in registry.FEEDBACK:
         if field.type == registry.Type.NUMBER:
@@ -58,7 +62,7 @@ def feedback_record(form) -> dict:
     return fields
 
 
-def attestation_of(field, privacy: bool = False):
+def attestation_of(field: wtforms.Field, privacy: bool = False) -> Attestation:
     """The exact words agreed to (as shown, in the page's language) and their version."""
     text = str(field.label.text)
     if privacy:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import clock, events, lifecycle, queue
 from . import drafts as drafts_module
-from .db import immediate
+from .db import Database, immediate
 from .facts import facts
 from .queue import chunks, marks
 
@@ -142,12 +142,17 @@ class Plan:
         return out
 
 
-def _stray_files(db, uploads_dir: Path | None) -> list[str]:
+def _stray_files(db: Database, uploads_dir: str | Path | None) -> list[str]:
     """Files in the uploads folder that no document row names, older than a day."""
     return drafts_module.stray_files(db, uploads_dir, STRAY_MIN_AGE)
 
 
-def purge_plan(db, now: dt.datetime, schedule: Mapping[str, int], uploads_dir=None) -> Plan:
+def purge_plan(
+    db: Database,
+    now: dt.datetime,
+    schedule: Mapping[str, int],
+    uploads_dir: str | Path | None = None,
+) -> Plan:
     """What a purge at `now` would do (reads only). `uploads_dir`: also look for stray files."""
     now = _utc(now)
     steps, files = [], {}
@@ -200,7 +205,9 @@ def purge_plan(db, now: dt.datetime, schedule: Mapping[str, int], uploads_dir=No
 # ---------------------------------------------------------------- doing it
 
 
-def purge(db, now: dt.datetime, schedule: Mapping[str, int], uploads_dir, actor: str) -> dict:
+def purge(
+    db: Database, now: dt.datetime, schedule: Mapping[str, int], uploads_dir: str | Path, actor: str
+) -> dict:
     """Apply the schedule at `now`: one transaction and one audit event, then the files.
 
     Returns the plan that was carried out (`plan`, printable with .lines(done=True)),

@@ -6,10 +6,11 @@ are kept as typed and are normalised to be compared.
 
 import datetime as dt
 import json
+from pathlib import Path
 
 from . import clock, events, identifiers, queue
 from . import drafts as drafts_module
-from .db import immediate
+from .db import Database, immediate
 from .facts import facts
 from .queue import chunks, marks
 from .retention import _utc
@@ -29,8 +30,11 @@ def _mobile_writings(e164: str) -> list[str]:
 
 
 def _identify(national_id: str | None, mobile: str | None) -> tuple[str, str]:
-    given = [(name, value) for name, value in (("national_id", national_id), ("mobile", mobile))]
-    given = [(name, value) for name, value in given if value and value.strip()]
+    given = [
+        (name, value)
+        for name, value in (("national_id", national_id), ("mobile", mobile))
+        if value and value.strip()
+    ]
     if len(given) != 1:
         raise SubjectError("give exactly one of a national ID or a mobile number")
     name, value = given[0]
@@ -45,7 +49,7 @@ def _identify(national_id: str | None, mobile: str | None) -> tuple[str, str]:
     return name, e164
 
 
-def _cases_of(db, name: str, value: str) -> list[int]:
+def _cases_of(db: Database, name: str, value: str) -> list[int]:
     """The person's cases, and feedback that names one of their references."""
     if name == "national_id":
         ids = queue.select_ids(
@@ -77,7 +81,9 @@ def _cases_of(db, name: str, value: str) -> list[int]:
     return sorted(set(ids))
 
 
-def subject_cases(db, national_id: str | None = None, mobile: str | None = None) -> list[int]:
+def subject_cases(
+    db: Database, national_id: str | None = None, mobile: str | None = None
+) -> list[int]:
     """The ids of the person's cases (reads only; nothing recorded)."""
     return _cases_of(db, *_identify(national_id, mobile))
 
@@ -104,7 +110,7 @@ def _is_theirs(name: str, value: str, typed: str) -> bool:
     return identifiers.normalise_mobile(typed) == value
 
 
-def _drafts_of(db, name: str, value: str) -> list[str]:
+def _drafts_of(db: Database, name: str, value: str) -> list[str]:
     """The person's support requests in progress: drafts whose typed ID or mobile is theirs.
 
     Drafts live a day at most and are few: each is read and compared in Python, because
@@ -120,7 +126,9 @@ def _drafts_of(db, name: str, value: str) -> list[str]:
     ]
 
 
-def subject_drafts(db, national_id: str | None = None, mobile: str | None = None) -> list[str]:
+def subject_drafts(
+    db: Database, national_id: str | None = None, mobile: str | None = None
+) -> list[str]:
     """The ids of the person's support requests in progress (reads only; nothing recorded)."""
     return _drafts_of(db, *_identify(national_id, mobile))
 
@@ -131,8 +139,10 @@ def _words(row: dict, prefix: str) -> dict | None:
     return {k: row[f"{prefix}_{k}"] for k in ("text", "version", "lang", "at")}
 
 
-def _case_export(db, submission_id: int) -> dict:
+def _case_export(db: Database, submission_id: int) -> dict:
     row = queue.get(db, submission_id)
+    if row is None:  # never: the ids were read in the same transaction
+        raise LookupError(f"no case {submission_id}")
     return {
         "reference": row["reference"],
         "reference_display": identifiers.format_reference(row["reference"]),
@@ -175,7 +185,7 @@ def _case_export(db, submission_id: int) -> dict:
     }
 
 
-def _draft_export(db, draft_id: str) -> dict:
+def _draft_export(db: Database, draft_id: str) -> dict:
     lang, data, created_at, updated_at = db.execute(
         "SELECT lang, data, created_at, updated_at FROM drafts WHERE id = ?", [draft_id]
     ).fetchone()
@@ -200,7 +210,7 @@ def _draft_export(db, draft_id: str) -> dict:
     }
 
 
-def _delete_drafts(db, draft_ids: list[str]) -> tuple[list[str], int]:
+def _delete_drafts(db: Database, draft_ids: list[str]) -> tuple[list[str], int]:
     """Delete drafts with their documents' rows; return the files to remove and the count."""
     files = []
     for chunk in chunks(draft_ids):
@@ -218,7 +228,7 @@ def _delete_drafts(db, draft_ids: list[str]) -> tuple[list[str], int]:
 
 
 def subject_export(
-    db,
+    db: Database,
     national_id: str | None = None,
     mobile: str | None = None,
     *,
@@ -246,8 +256,8 @@ def subject_export(
 
 
 def subject_erase(
-    db,
-    uploads_dir,
+    db: Database,
+    uploads_dir: str | Path,
     national_id: str | None = None,
     mobile: str | None = None,
     *,

@@ -21,6 +21,7 @@ from pathlib import Path
 import filetype
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
+from werkzeug.datastructures import FileStorage
 
 from .clock import iso, now_utc
 from .identifiers import clean_text
@@ -93,7 +94,7 @@ class StoredFile:
     sha256: str
 
 
-def document_row(stored: StoredFile, kind: str, **link) -> dict:
+def document_row(stored: StoredFile, kind: str, **link: int | str) -> dict:
     """The documents-table row for a stored file (link: submission_id or draft_id)."""
     return {
         **link,
@@ -227,7 +228,7 @@ def _checked(content: bytes) -> tuple[str, bytes]:
     return content_type, cleaned
 
 
-def store(file_storage, folder: Path) -> StoredFile:
+def store(file_storage: FileStorage, folder: Path) -> StoredFile:
     """Check one upload and write it (fsynced) outside any served folder."""
     content = file_storage.stream.read(MAX_FILE_BYTES + 1)
     if len(content) > MAX_FILE_BYTES:

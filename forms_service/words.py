@@ -17,7 +17,7 @@ from .registry import Field, Type
 EMPTY = "—"
 
 
-def as_date(value) -> dt.date | None:
+def as_date(value: object) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if not value:
@@ -38,11 +38,11 @@ def reference_text(value: str | None) -> str:
     return value or ""
 
 
-def yes_no(value) -> str:
+def yes_no(value: object) -> str:
     return gettext("Yes") if value else gettext("No")
 
 
-def _words(field: Field, value, lang: str) -> str:
+def _words(field: Field, value: Any, lang: str) -> str:
     """A code or codes as words in the viewer's language ("" when none)."""
     if field.type == Type.CODE:
         return choices.label(field.codes, value) if value else ""
@@ -58,7 +58,7 @@ def _words(field: Field, value, lang: str) -> str:
 CODED = frozenset({Type.CODE, Type.CODES, Type.CHANNEL, Type.YES_NO})
 
 
-def shown(field: Field, value, lang: str, long_date: Callable[[dt.date], str]) -> str:
+def shown(field: Field, value: Any, lang: str, long_date: Callable[[dt.date], str]) -> str:
     """The value as a page shows it; `long_date` writes a date (Gregorian and Hijri)."""
     if field.type in CODED:
         text = _words(field, value, lang)
@@ -74,7 +74,7 @@ def shown(field: Field, value, lang: str, long_date: Callable[[dt.date], str]) -
     return text or EMPTY
 
 
-def cell(field: Field, value, lang: str) -> Any:
+def cell(field: Field, value: Any, lang: str) -> Any:
     """The value as a spreadsheet cell: words for codes, dates as dates, numbers as numbers."""
     if field.type in CODED:
         return _words(field, value, lang) or None
