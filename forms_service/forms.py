@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, FieldList, FileField, Form, FormField, HiddenField
 from wtforms.validators import Optional, ValidationError
 
-from . import choices
+from . import choices, registry
 from .fields import (
     ChoiceField,
     DateTextField,
@@ -195,6 +195,33 @@ class AssistanceRequestForm(PublicForm):
             raise ValidationError(_l("The family must count more people than the orphans listed."))
 
 
+def asked_field(field: registry.Field):
+    """The form field for a registry entry that says how it is asked (`Field.ask`)."""
+    ask = field.ask
+    checks = [Required(ask.required)] if ask.required else [Optional()]
+    kwargs = {"description": ask.hint} if ask.hint else {}
+    if field.type == registry.Type.CODE:
+        return ChoiceField(ask.question, checks, choices=field.codes, **kwargs)
+    if field.type == registry.Type.CODES:
+        return MultiCheckboxField(ask.question, checks, choices=field.codes, **kwargs)
+    if field.type == registry.Type.DATE:
+        return DateTextField(ask.question, checks, **kwargs)
+    if field.type == registry.Type.NUMBER:
+        return IntegerTextField(
+            ask.question, checks, minimum=ask.minimum, maximum=ask.maximum, **kwargs
+        )
+    if field.type == registry.Type.TEXT:
+        return (LongTextField if ask.long else TextField)(ask.question, checks, **kwargs)
+    raise ValueError(f"{field.key}: a {field.type} field is written in forms.py")
+
+
+def add_questions(form_class, fields) -> None:
+    """Give the form every registry question it does not define itself."""
+    for field in fields:
+        if field.ask is not None and field.section != registry.Section.STAFF:
+            setattr(form_class, field.key, asked_field(field))
+
+
 def missing_document_message(kind: str):
     return _l("Choose the file: %(document)s.", document=choices.label(choices.DOCUMENT_KIND, kind))
 
@@ -216,6 +243,9 @@ class AttestationForm(SafeForm):
         ),
         [Required(_l("Agree to the privacy notice to send the request."))],
     )
+
+
+add_questions(AssistanceRequestForm, registry.ASSISTANCE)
 
 
 # ------------------------------------------------------------ volunteer

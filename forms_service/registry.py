@@ -49,6 +49,20 @@ COLUMNS = frozenset({"full_name", "national_id", "mobile", "email"})
 
 
 @dataclass(frozen=True)
+class Ask:
+    """How the public form asks a question that needs no code of its own: the question, the
+    message when it is left empty (None: optional), a hint. The form field is built from
+    it (forms.add_questions), so a plain question is one registry entry and its words."""
+
+    question: Any
+    required: Any = None
+    hint: Any = None
+    long: bool = False  # a text box of several lines
+    minimum: int = 0  # numbers
+    maximum: int = 1_000_000
+
+
+@dataclass(frozen=True)
 class Field:
     key: str  # the form field's name and the stored key (a dot: inside a group)
     label: Any  # a lazy string: the one label on every page and in every export
@@ -60,6 +74,7 @@ class Field:
     width: int = 16  # the export column's width, in characters
     optional: bool = False  # shown on the case page only when given
     own_column: bool = False  # set for the orphan table, whose fields are all columns
+    ask: Ask | None = None  # the form field is built from this (else: written in forms.py)
 
     @property
     def path(self) -> str:
@@ -68,7 +83,7 @@ class Field:
             return self.key
         return f"data.{self.key}"
 
-    def value(self, record: dict):
+    def value(self, record: dict) -> Any:
         value: Any = record
         for part in self.path.split("."):
             value = value.get(part) if isinstance(value, dict) else None

@@ -123,6 +123,7 @@ def init_app(app):
         orphan_fields=registry.ORPHAN,
         answer=case_view.answer,
         change_target=case_view.change_target,
+        section_fields=lambda name: registry.in_section(registry.Section(name)),
         asked_sections=[
             (title, registry.in_section(section))
             for section, title in registry.SECTION_TITLES.items()
