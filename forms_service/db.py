@@ -53,14 +53,38 @@ def _wal(db: Database, seconds: float = 30) -> None:
             time.sleep(0.05)
 
 
+# Connections inside one of our write transactions (so a nested write becomes a savepoint).
+_depth: dict[int, int] = {}
+
+
 @contextlib.contextmanager
 def immediate(db: Database) -> Iterator[Database]:
     """A write transaction that takes the lock at BEGIN, so it never fails half way on a busy DB.
 
-    sqlite-utils' own atomic() begins a deferred transaction; writes inside this block
-    that use sqlite-utils helpers nest as savepoints.
+    Nested inside another `immediate` on the same connection it is a savepoint: a request
+    that rate-limits, stores and issues its receipt commits once (one fsync), and a part that
+    fails undoes alone. sqlite-utils' own atomic() begins a deferred transaction; writes
+    inside this block that use sqlite-utils helpers nest as savepoints.
     """
+    key = id(db.conn)
+    depth = _depth.get(key, 0)
+    if depth:
+        name = f"portal_{depth}"
+        db.execute(f"SAVEPOINT {name}")
+        _depth[key] = depth + 1
+        try:
+            yield db
+        except BaseException:
+            db.execute(f"ROLLBACK TO {name}")
+            db.execute(f"RELEASE {name}")
+            raise
+        else:
+            db.execute(f"RELEASE {name}")
+        finally:
+            _depth[key] = depth
+        return
     db.execute("BEGIN IMMEDIATE")
+    _depth[key] = 1
     try:
         yield db
     except BaseException:
@@ -69,6 +93,8 @@ def immediate(db: Database) -> Iterator[Database]:
         raise
     else:
         db.execute("COMMIT")
+    finally:
+        _depth.pop(key, None)
 
 
 _local = threading.local()

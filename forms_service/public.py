@@ -9,6 +9,7 @@ are limited per address, and their documents together are capped (PORTAL_DRAFTS_
 import logging
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session
@@ -17,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import FieldList, FormField
 
 from . import choices, drafts, lifecycle, mail, queue, ratelimit, uploads
-from .db import get_db
+from .db import Database, get_db, immediate
 from .errors import render_error
 from .fields import MultiCheckboxField
 from .forms import (
@@ -99,6 +100,21 @@ def _sweep(response):
 def _done(kind: str, submission_id: int):
     """The confirmation by redirect: the session holds a random token, the server the rest."""
     session["receipt"] = drafts.new_receipt(get_db(), kind, submission_id)
+    return redirect(lang_url(f"public.{kind}_done"))
+
+
+def _store(kind: str, submit: Callable[[Database], queue.Receipt]):
+    """Count the submission against the address's limit, store it and issue its receipt in
+    one transaction (one write to disk); past the limit nothing is stored (429)."""
+    db = get_db()
+    with immediate(db):
+        allowed = _allowed("submit")
+        if allowed:
+            receipt = submit(db)
+            token = drafts.new_receipt(db, kind, receipt.submission_id)
+    if not allowed:
+        abort(429)
+    session["receipt"] = token
     return redirect(lang_url(f"public.{kind}_done"))
 
 
@@ -258,25 +274,26 @@ def assistance_check():
         return redirect(lang_url("public.assistance"))
     attest = AttestationForm()
     if request.method == "POST" and attest.validate():
-        if not _allowed("submit"):
-            abort(429)
         fields, orphans = assistance_record(form)
-        receipt = queue.submit(
-            db,
-            kind=lifecycle.Kind.ASSISTANCE,
-            lang=g.lang,
-            fields=fields,
-            orphans=orphans,
-            draft_id=draft_id,
-            form_key=draft_id,
-            attestation=attestation_of(attest.attestation),
-            consent=attestation_of(attest.consent, privacy=True),
-            answer_days=current_app.config["PORTAL_ANSWER_DAYS"],
-            mail=mail.confirmation(fields, g.lang, current_app.config),
+        answer = _store(
+            "assistance",
+            lambda db: queue.submit(
+                db,
+                kind=lifecycle.Kind.ASSISTANCE,
+                lang=g.lang,
+                fields=fields,
+                orphans=orphans,
+                draft_id=draft_id,
+                form_key=draft_id,
+                attestation=attestation_of(attest.attestation),
+                consent=attestation_of(attest.consent, privacy=True),
+                answer_days=current_app.config["PORTAL_ANSWER_DAYS"],
+                mail=mail.confirmation(fields, g.lang, current_app.config),
+            ),
         )
         session.pop("draft", None)
         mail.send_pending_quietly(db, current_app.config)
-        return _done("assistance", receipt.submission_id)
+        return answer
     status = 400 if attest.errors else 200
     return render_template(
         "public/check.html", form=form, attest=attest, documents=documents
@@ -307,19 +324,21 @@ def _simple_form(kind: str, form, record, template: str):
         if form.is_bot:
             abort(400)
         if valid:
-            if not _allowed("submit"):
-                abort(429)
-            receipt = queue.submit(
-                get_db(),
-                kind=lifecycle.Kind(kind),
-                lang=g.lang,
-                fields=record(form),
-                form_key=form.form_key.data or None,
-                consent=attestation_of(form.consent, privacy=True)
-                if hasattr(form, "consent")
-                else None,
+            fields = record(form)
+            consent = (
+                attestation_of(form.consent, privacy=True) if hasattr(form, "consent") else None
             )
-            return _done(kind, receipt.submission_id)
+            return _store(
+                kind,
+                lambda db: queue.submit(
+                    db,
+                    kind=lifecycle.Kind(kind),
+                    lang=g.lang,
+                    fields=fields,
+                    form_key=form.form_key.data or None,
+                    consent=consent,
+                ),
+            )
     form.ensure_key()
     expired = _expired(form)
     return render_template(template, form=form, expired=expired), 400 if form.errors else 200

@@ -33,3 +33,31 @@ def test_serving_without_a_built_site_says_so_plainly(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "The site is not built" in result.output and "portal build" in result.output
     assert not (tmp_path / "var" / "portal.sqlite3").exists()  # nothing started
+
+
+def test_a_nested_write_is_a_savepoint_that_undoes_alone(tmp_path):
+    """One commit for a whole submission: inner writes nest; a failed inner part undoes only
+    itself; an outer failure undoes everything."""
+    import pytest
+
+    from forms_service import db as dbm
+
+    path = str(tmp_path / "t.sqlite3")
+    dbm.prepare(path)
+    db = dbm.connect(path)
+    db.execute("CREATE TABLE t (v TEXT)")
+    with dbm.immediate(db):
+        db.execute("INSERT INTO t VALUES ('outer')")
+        with pytest.raises(ValueError), dbm.immediate(db):
+            db.execute("INSERT INTO t VALUES ('inner, undone')")
+            raise ValueError
+        with dbm.immediate(db):
+            db.execute("INSERT INTO t VALUES ('inner, kept')")
+        assert db.conn.in_transaction  # nothing committed before the outer block ends
+    assert [r[0] for r in db.execute("SELECT v FROM t ORDER BY rowid")] == ["outer", "inner, kept"]
+    with pytest.raises(RuntimeError), dbm.immediate(db):
+        with dbm.immediate(db):
+            db.execute("INSERT INTO t VALUES ('lost with its outer block')")
+        raise RuntimeError
+    assert db.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+    db.close()
