@@ -32,13 +32,20 @@ chromium: ## Install Chromium from Debian's packages when it is missing (tests u
 	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }; \
 	fi
 
+java: ## Install Java from Debian's packages when it is missing (the HTML checker uses it)
+	@if ! command -v java >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y --no-install-recommends default-jre-headless \
+	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends default-jre-headless; }; \
+	fi
+
 site: $(STAMP) ## Build the static site into site/ (MkDocs, Pagefind, compression)
 	$(BIN)/portal build
 
 run: site ## Build everything and serve it at http://127.0.0.1:$${PORT:-8000}
 	$(BIN)/portal serve
 
-test: site $(NODE_STAMP) chromium ## Run the whole test suite (installs what it needs)
+test: site $(NODE_STAMP) chromium java ## Run the whole test suite (installs what it needs)
 	$(BIN)/pytest -n 2 --dist loadfile
 
 translations: $(STAMP) ## Re-extract the strings and update the Arabic catalog
@@ -63,4 +70,4 @@ bench: site chromium ## Run the benchmarks (see bench/README.md)
 clean: ## Remove built and runtime files (keeps var/)
 	rm -rf site .pytest_cache test-artifacts
 
-.PHONY: help install chromium site run test translations lint format bench clean
+.PHONY: help install chromium java site run test translations lint format bench clean
