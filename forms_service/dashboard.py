@@ -9,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from . import clock
 from .charts import Series, bar_chart
 from .clock import iso, now_utc
 from .config import ANSWER_DAYS
@@ -34,9 +35,10 @@ class Stats(dict):
 def stats(db: Database, now: dt.datetime | None = None, late_days: int = ANSWER_DAYS) -> dict:
     now = now or now_utc()
     now = now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
-    monday = now.date() - dt.timedelta(days=now.weekday())
-    weeks = [monday - dt.timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
-    months = _months(now.date(), MONTHS)
+    today = clock.local_today(now)  # weeks and months as people in the Kingdom count them
+    sunday = clock.week_start(today)
+    weeks = [sunday - dt.timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
+    months = _months(today, MONTHS)
     weekly = _weekly(db, weeks)
     decisions = _decisions(db, months)
     satisfaction = _satisfaction(db, months)
@@ -44,7 +46,7 @@ def stats(db: Database, now: dt.datetime | None = None, late_days: int = ANSWER_
         now=iso(now),
         by_state=_by_state(db),
         overdue=_overdue(db, now, late_days),
-        week_start=monday.isoformat(),
+        week_start=sunday.isoformat(),
         new_this_week={kind: weekly[-1][kind] for kind in map(str, Kind)},
         weekly=weekly,
         decisions=decisions,
@@ -63,6 +65,16 @@ def _months(today: dt.date, count: int) -> list[str]:
     """The `count` months up to today's, oldest first, as YYYY-MM."""
     index = today.year * 12 + today.month - 1
     return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
+def _utc_start(day: dt.date) -> str:
+    """The stored (UTC) time at which a Riyadh day begins."""
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=clock.LOCAL)
+    return clock.iso(start.astimezone(dt.UTC))
+
+
+def _month_start(month: str) -> str:
+    return _utc_start(dt.date(int(month[:4]), int(month[5:]), 1))
 
 
 def _month_after(month: str) -> str:
@@ -108,20 +120,19 @@ def _overdue(db: Database, now: dt.datetime, late_days: int) -> dict:
 
 
 def _weekly(db: Database, weeks: list[dt.date]) -> list[dict]:
-    """New submissions per ISO week (named by its Monday), zero-filled."""
+    """New submissions per week (Sunday to Saturday, Riyadh time, named by its Sunday)."""
     end = weeks[-1] + dt.timedelta(weeks=1)
     # kind IN (…) lets SQLite range-scan the (kind, created_at) index once per kind.
     rows = db.execute(
-        "SELECT kind, date(created_at, '-6 days', 'weekday 1') AS week, count(*) "
+        "SELECT kind, date(created_at, ?, '-6 days', 'weekday 0') AS week, count(*) "
         "FROM submissions WHERE kind IN ('assistance', 'volunteer', 'feedback') "
         "AND created_at >= ? AND created_at < ? GROUP BY kind, week",
-        [weeks[0].isoformat(), end.isoformat()],
+        [clock.LOCAL_OFFSET, _utc_start(weeks[0]), _utc_start(end)],
     )
     found = {(kind, week): count for kind, week, count in rows}
     return [
         {
             "week": w.isoformat(),
-            "iso_week": "{}-W{:02d}".format(*w.isocalendar()[:2]),
             **{kind: found.get((kind, w.isoformat()), 0) for kind in map(str, Kind)},
         }
         for w in weeks
@@ -134,7 +145,7 @@ def _decisions(db: Database, months: list[str]) -> dict:
     # first: the cost follows the months shown, not the whole history of decisions.
     rows = db.execute(
         """
-        SELECT substr(e.at, 1, 7) AS month, e.to_state, count(*),
+        SELECT strftime('%Y-%m', e.at, ?) AS month, e.to_state, count(*),
                sum(julianday(e.at) - julianday(s.created_at))
         FROM events e JOIN submissions s ON s.id = e.submission_id
         WHERE e.action = 'transition' AND e.to_state IN ('accepted', 'rejected')
@@ -146,7 +157,7 @@ def _decisions(db: Database, months: list[str]) -> dict:
           )
         GROUP BY month, e.to_state
         """,
-        [months[0], _month_after(months[-1])],
+        [clock.LOCAL_OFFSET, _month_start(months[0]), _month_start(_month_after(months[-1]))],
     )
     found = {(month, outcome): (count, days) for month, outcome, count, days in rows}
     table = []
@@ -175,7 +186,7 @@ def _average(total: float, count: int) -> float | None:
 
 def _satisfaction(db: Database, months: list[str]) -> dict:
     """Average of each rating (1–5) and the number of answers, per month and per channel."""
-    window = [months[0], _month_after(months[-1])]
+    window = [_month_start(months[0]), _month_start(_month_after(months[-1]))]
     # Only the constant column lists above are joined into the SQL; values are placeholders.
     sql = (
         "SELECT {group}, count(*), " + _AVERAGES + " FROM submissions "  # noqa: S608
@@ -186,7 +197,7 @@ def _satisfaction(db: Database, months: list[str]) -> dict:
         rows = db.execute(sql.format(group=group), window)
         return {key: (count, averages) for key, count, *averages in rows}
 
-    per_month = grouped("substr(created_at, 1, 7)")
+    per_month = grouped(f"strftime('%Y-%m', created_at, '{clock.LOCAL_OFFSET}')")
     # The channel rated is the survey's answer; the row's own channel is how the answer came.
     per_channel = grouped("coalesce(json_extract(data, '$.channel'), channel)")
     codes = [c["code"] for c in facts()["channels"]]

@@ -1,11 +1,9 @@
 """Helpers the templates use: error lists, words for codes, dates, masked identifiers."""
 
-import datetime as dt
-
 from flask import current_app, g
 from flask_babel import gettext
 
-from . import case_view, choices, identifiers, registry, words
+from . import case_view, choices, clock, identifiers, registry, words
 from .i18n import DEFAULT
 from .lifecycle import (
     ACTION_LABELS,
@@ -75,8 +73,9 @@ def is_late(row: dict) -> bool:
 
 
 def days_since(moment: str) -> int:
+    """Whole days since a stored moment, counted on Riyadh dates."""
     day = words.as_date(moment)
-    return (dt.datetime.now(dt.UTC).date() - day).days if day else 0
+    return (clock.local_today() - day).days if day else 0
 
 
 def duplicate_reason(reason: str) -> str:
@@ -138,6 +137,7 @@ def init_app(app):
         applicant_label=applicant_label,
         state_label=state_label,
         days_since=days_since,
+        local_time=clock.local_text,
         is_late=is_late,
         states_of=lambda kind: STATES_OF[Kind(kind)],
         open_states=lambda kind: [str(s) for s in WAITING_STATES[Kind(kind)]],

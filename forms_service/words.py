@@ -11,19 +11,25 @@ from typing import Any
 
 from flask_babel import gettext
 
-from . import choices, identifiers
+from . import choices, clock, identifiers
 from .registry import Field, Type
 
 EMPTY = "—"
 
 
 def as_date(value: object) -> dt.date | None:
+    """A date, or the Riyadh date of a stored moment ('…T21:30:00Z' is the next day there)."""
+    if isinstance(value, dt.datetime):
+        return clock.local(value).date()
     if isinstance(value, dt.date):
         return value
     if not value:
         return None
+    text = str(value)
     try:
-        return dt.date.fromisoformat(str(value)[:10])
+        if len(text) > 10 and "T" in text:
+            return clock.local(text).date()
+        return dt.date.fromisoformat(text[:10])
     except ValueError:
         return None
 

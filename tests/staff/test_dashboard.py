@@ -12,7 +12,8 @@ from flask_babel import lazy_gettext
 from forms_service import charts, dashboard, queue
 from forms_service.lifecycle import Kind
 
-NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # a Wednesday; its week began 2026-11-23
+# A Wednesday (15:00 in Riyadh); its week began on Sunday 2026-11-22, Riyadh time.
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE_CHANNEL = '"><img src=x onerror=alert(1)>'
 
@@ -52,8 +53,9 @@ def seeded(app, db):
     with app.test_request_context():
         refs = {
             "this_week": request(db, "2026-11-24T08:00"),
-            "monday_midnight": request(db, "2026-11-23T00:00"),
-            "sunday_before": request(db, "2026-11-22T23:59:59"),
+            # Sunday 00:00 and Saturday 23:59:59 in Riyadh (UTC+3): either side of the week.
+            "sunday_midnight": request(db, "2026-11-21T21:00"),
+            "saturday_before": request(db, "2026-11-21T20:59:59"),
             "verifying": request(db, "2026-10-01T10:00", ("verifying", "2026-10-02T08:00")),
             # Decided 20 days after it came: no longer waiting for an answer, so not late.
             "accepted": request(
@@ -81,7 +83,7 @@ def seeded(app, db):
                 "2024-12-01T00:00",
                 ("verifying", "2024-12-02T00:00"),
                 ("committee", "2024-12-03T00:00"),
-                ("rejected", "2025-11-30T23:59:59"),
+                ("rejected", "2025-11-30T20:59:59"),  # 23:59:59 in Riyadh
             ),
             "withdrawn": request(db, "2026-11-01T00:00", ("withdrawn", "2026-11-02T00:00")),
             "exactly_14_days": request(db, "2026-11-11T12:00"),
@@ -137,20 +139,21 @@ def test_late_requests_are_the_queues_overdue_filter_oldest_first(seeded, db):
     ]
 
 
-def test_requests_per_iso_week_zero_filled_and_new_this_week(seeded, db):
+def test_requests_per_week_from_sunday_riyadh_time_zero_filled(seeded, db):
     result = dashboard.stats(db, now=NOW)
     weekly = result["weekly"]
     assert [w["week"] for w in weekly] == [
-        "2026-09-07", "2026-09-14", "2026-09-21", "2026-09-28", "2026-10-05", "2026-10-12",
-        "2026-10-19", "2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23",
+        "2026-09-06", "2026-09-13", "2026-09-20", "2026-09-27", "2026-10-04", "2026-10-11",
+        "2026-10-18", "2026-10-25", "2026-11-01", "2026-11-08", "2026-11-15", "2026-11-22",
     ]  # fmt: skip
-    assert weekly[0]["iso_week"] == "2026-W37" and weekly[-1]["iso_week"] == "2026-W48"
-    assert [w["assistance"] for w in weekly] == [0, 0, 0, 1, 1, 0, 1, 1, 0, 2, 1, 2]
+    assert all(dt.date.fromisoformat(w["week"]).weekday() == 6 for w in weekly)  # Sundays
+    # 2026-09-06T23:00Z is Monday 02:00 in Riyadh (week 1); 2026-11-01T00:00Z a Sunday (week 9).
+    assert [w["assistance"] for w in weekly] == [1, 0, 0, 1, 1, 0, 1, 0, 1, 2, 1, 2]
     assert [w["volunteer"] for w in weekly] == [0] * 11 + [1]
     assert [w["feedback"] for w in weekly] == [0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 1]
-    assert result["week_start"] == "2026-11-23"
+    assert result["week_start"] == "2026-11-22"
     assert result["new_this_week"] == {"assistance": 2, "volunteer": 1, "feedback": 1}
-    assert result["series"]["weekly"][-2:] == [("2026-11-16", 1), ("2026-11-23", 2)]
+    assert result["series"]["weekly"][-2:] == [("2026-11-15", 1), ("2026-11-22", 2)]
 
 
 def test_decisions_per_month_and_days_to_decision(seeded, db):
