@@ -98,7 +98,7 @@ class DocumentsForm(Form):
     id_card = FileField(_l("Applicant's national ID or iqama"))
     death_certificate = FileField(_l("Father's death certificate"))
     family_record = FileField(_l("Family record"))
-    income_proof = FileField(_l("Proof of income (if any)"))
+    income_proof = FileField(_l("Proof of income"))  # marked "(optional)" where it is asked
     lease = FileField(_l("Lease contract (if you rent)"))
 
 
