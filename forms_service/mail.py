@@ -125,7 +125,8 @@ def send_pending(db: Database, config: Mapping[str, Any], limit: int = 20) -> in
     rows = db.execute(
         "SELECT o.id, o.to_addr, o.subject, o.body, s.reference FROM outbox o "
         "LEFT JOIN submissions s ON s.id = o.submission_id "
-        "WHERE o.sent_at IS NULL AND o.attempts < 5 ORDER BY o.id LIMIT ?",
+        "WHERE o.channel = 'email' AND o.sent_at IS NULL AND o.attempts < 5 "
+        "ORDER BY o.id LIMIT ?",
         [limit],
     ).fetchall()
     for outbox_id, to_addr, subject, body, reference in rows:

@@ -295,3 +295,149 @@ M004 = [
 @migrations()
 def m004_server_side_secrets(db):
     _run(db, M004)
+
+
+_OUTBOX_KINDS = (
+    "'received', 'needs_info', 'accepted', 'rejected', 'registered', 'served', "
+    "'volunteer_received', 'volunteer_accepted', 'test'"
+)
+# A reference as people read it (K7M-4QX-9T), for the e-mails queued before this step.
+_GROUPED = (
+    "substr(s.reference, 1, 3) || '-' || substr(s.reference, 4, 3) || '-' || substr(s.reference, 7)"
+)
+M005 = [
+    # One outbox for SMS and e-mail: what kind of message, to which address, in which
+    # language, and where it stands (waiting → sending → sent | failed | unknown).
+    "ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'email' "
+    "CHECK (channel IN ('sms', 'email'))",
+    f"ALTER TABLE outbox ADD COLUMN message_kind TEXT NOT NULL DEFAULT 'received' "
+    f"CHECK (message_kind IN ({_OUTBOX_KINDS}))",
+    "ALTER TABLE outbox ADD COLUMN lang TEXT NOT NULL DEFAULT 'ar' CHECK (lang IN ('ar', 'en'))",
+    "ALTER TABLE outbox ADD COLUMN status TEXT NOT NULL DEFAULT 'waiting' "
+    "CHECK (status IN ('waiting', 'sending', 'sent', 'failed', 'unknown'))",
+    "ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT",  # back-off: not before this time
+    # The claim: one sender's token and when it took the row ("sending"); see outbox.py.
+    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
+    "ALTER TABLE outbox ADD COLUMN claimed_at TEXT",
+    "ALTER TABLE outbox ADD COLUMN provider_id TEXT",  # the provider's message id, once sent
+    # The e-mails already queued: their language, their state, and the reference the old
+    # sender added at send time (the rows now hold the whole message).
+    "UPDATE outbox SET lang = coalesce("
+    "(SELECT s.lang FROM submissions s WHERE s.id = outbox.submission_id), 'ar')",
+    "UPDATE outbox SET status = CASE WHEN sent_at IS NOT NULL THEN 'sent' "
+    "WHEN attempts >= 5 THEN 'failed' ELSE 'waiting' END",
+    f"UPDATE outbox SET subject = subject || ' — ' || (SELECT {_GROUPED} FROM submissions s "  # noqa: S608
+    "WHERE s.id = outbox.submission_id), body = body || char(10) || char(10) || "
+    f"(SELECT {_GROUPED} FROM submissions s WHERE s.id = outbox.submission_id) "
+    "WHERE status = 'waiting' AND submission_id IN (SELECT id FROM submissions)",
+    "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+    "CREATE INDEX outbox_submission ON outbox (submission_id, id)",
+]
+
+
+@migrations()
+def m005_notifications(db):
+    _run(db, M005)
+
+
+# A closed meeting is frozen by the database itself: these triggers refuse any change to it,
+# to its members present and to its agenda, whatever code (or person with sqlite3) tries.
+_CLOSED = "the meeting is closed: its minutes cannot be changed"
+M006 = [
+    """
+    -- The research committee's meetings. Closing sets closed_at, once; from then on the
+    -- meeting, its members and its agenda are frozen (corrections are events).
+    CREATE TABLE meetings (
+        id INTEGER PRIMARY KEY,
+        held_on TEXT NOT NULL,           -- the meeting's date, YYYY-MM-DD
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        closed_at TEXT,
+        closed_by TEXT
+    )
+    """,
+    "CREATE INDEX meetings_held_on ON meetings (held_on, id)",
+    """
+    CREATE TABLE meeting_members (
+        id INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings (id),
+        position INTEGER NOT NULL,
+        username TEXT,                   -- a committee account
+        name TEXT,                       -- a member without an account, as typed
+        CHECK ((username IS NULL) != (name IS NULL))
+    )
+    """,
+    "CREATE INDEX meeting_members_meeting ON meeting_members (meeting_id, position)",
+    """
+    -- The agenda, and each case's decision. No foreign key to submissions: the minutes
+    -- outlive a case deleted by the retention schedule (its reference stays here). The
+    -- reason is kept in the decision's event only, so erasing a case anonymises it here too.
+    CREATE TABLE meeting_items (
+        id INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings (id),
+        submission_id INTEGER NOT NULL,
+        reference TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        decision TEXT CHECK (decision IN ('accepted', 'rejected', 'deferred')),
+        decided_at TEXT,
+        decided_by TEXT,
+        event_id INTEGER,                -- the decision's event (transition or deferred)
+        sent_at TEXT,                    -- when the case was sent to the committee
+        UNIQUE (meeting_id, submission_id)
+    )
+    """,
+    "CREATE INDEX meeting_items_submission ON meeting_items (submission_id)",
+    f"""
+    CREATE TRIGGER meetings_closed_no_update BEFORE UPDATE ON meetings
+    WHEN old.closed_at IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, '{_CLOSED}'); END
+    """,
+    f"""
+    CREATE TRIGGER meetings_closed_no_delete BEFORE DELETE ON meetings
+    WHEN old.closed_at IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, '{_CLOSED}'); END
+    """,
+    """
+    CREATE TRIGGER meetings_close_when_decided BEFORE UPDATE OF closed_at ON meetings
+    WHEN new.closed_at IS NOT NULL AND EXISTS (
+        SELECT 1 FROM meeting_items WHERE meeting_id = new.id AND decision IS NULL
+    )
+    BEGIN SELECT RAISE(ABORT, 'every case on the agenda needs a decision first'); END
+    """,
+    *(
+        f"""
+        CREATE TRIGGER {table}_closed_{verb} BEFORE {verb.upper()} ON {table}
+        WHEN (SELECT closed_at FROM meetings WHERE id = {row}.meeting_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, '{_CLOSED}'); END
+        """  # noqa: S608 - constant names only
+        for table in ("meeting_members", "meeting_items")
+        for verb, row in (("insert", "new"), ("update", "old"), ("delete", "old"))
+    ),
+    # Moving a row to a closed meeting is refused too.
+    *(
+        f"""
+        CREATE TRIGGER {table}_closed_move BEFORE UPDATE OF meeting_id ON {table}
+        WHEN (SELECT closed_at FROM meetings WHERE id = new.meeting_id) IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, '{_CLOSED}'); END
+        """  # noqa: S608 - constant names only
+        for table in ("meeting_members", "meeting_items")
+    ),
+    # A decision is final, in an open meeting too: it is the case's move, already made.
+    """
+    CREATE TRIGGER meeting_items_decision_final
+    BEFORE UPDATE OF meeting_id, submission_id, reference, decision, decided_at, decided_by,
+        event_id, sent_at ON meeting_items
+    WHEN old.decision IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, 'a decision is final'); END
+    """,
+    """
+    CREATE TRIGGER meeting_items_decided_no_delete BEFORE DELETE ON meeting_items
+    WHEN old.decision IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, 'a decision is final'); END
+    """,
+]
+
+
+@migrations()
+def m006_meetings(db):
+    _run(db, M006)

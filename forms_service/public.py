@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import FieldList, FormField
 
-from . import choices, drafts, lifecycle, mail, queue, ratelimit, uploads
+from . import choices, drafts, identifiers, lifecycle, queue, ratelimit, uploads
 from .db import Database, get_db, immediate
 from .errors import render_error
 from .fields import MultiCheckboxField
@@ -288,11 +288,9 @@ def assistance_check():
                 attestation=attestation_of(attest.attestation),
                 consent=attestation_of(attest.consent, privacy=True),
                 answer_days=current_app.config["PORTAL_ANSWER_DAYS"],
-                mail=mail.confirmation(fields, g.lang, current_app.config),
             ),
         )
         session.pop("draft", None)
-        mail.send_pending_quietly(db, current_app.config)
         return answer
     status = 400 if attest.errors else 200
     return render_template(
@@ -351,9 +349,18 @@ def volunteer():
 
 @bp.route("/feedback/", methods=["GET", "POST"])
 def feedback():
-    form = FeedbackForm()
+    form = FeedbackForm(reference=_linked_reference())
     form.channel.choices = choices.channels(g.lang)
     return _simple_form("feedback", form, feedback_record, "public/feedback.html")
+
+
+def _linked_reference() -> str | None:
+    """The reference in the survey's link (?reference=K7M4QX9T, sent after the service),
+    grouped to fill the form; None unless it is a GET with a well-formed reference."""
+    if request.method != "GET":
+        return None
+    reference = identifiers.parse_reference(request.args.get("reference", ""))
+    return identifiers.format_reference(reference) if reference else None
 
 
 @bp.get("/volunteer/done")

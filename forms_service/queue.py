@@ -7,8 +7,9 @@ event (`events`) in the same transaction.
 import datetime as dt
 import hmac
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from . import identifiers
 from .clock import iso, now_utc
@@ -16,6 +17,7 @@ from .db import Database, immediate
 from .events import Event, record
 from .lifecycle import INITIAL_STATE, NEEDS_REASON, TRANSITIONS, Kind, Role, State, may
 from .migrations import ERASED_DETAIL
+from .notify import after_submit, after_transition
 from .uploads import StoredFile, document_row
 
 # ---------------------------------------------------------------- submit
@@ -58,8 +60,14 @@ def submit(
     actor: str = "applicant",
     mail: dict | None = None,
     at: dt.datetime | None = None,
+    notify: Mapping[str, Any] | None = None,
 ) -> Receipt:
-    """Store one submission with its orphans, documents and event; retries return the first."""
+    """Store one submission with its orphans, documents and event; retries return the first.
+
+    The applicant's "received" message (SMS, e-mail) goes into the outbox in the same
+    transaction, addressed with `notify` (the settings; default: the running app's); a ready
+    `mail` row replaces the e-mail one. Nothing is sent here.
+    """
     at = at or now_utc()
     form_key = scoped_key(kind, form_key)
     with immediate(db):
@@ -147,6 +155,7 @@ def submit(
             db.table("outbox").insert(
                 {"submission_id": submission_id, "created_at": iso(at), **mail}
             )
+        after_submit(db, submission_id, kind, notify, at, email=not mail)
         return Receipt(submission_id, reference, row["created_at"], answer_from, is_new=True)
 
 
@@ -240,10 +249,14 @@ def transition(
     reason: str = "",
     expected: State | str | None = None,
     at: dt.datetime | None = None,
+    notify: Mapping[str, Any] | None = None,
+    meeting_id: int | None = None,
 ) -> None:
     """Move a case: UPDATE … WHERE state IN (sources this role may move from) plus its event.
 
-    `expected` is the state the person saw; if the case moved since, LostRace.
+    `expected` is the state the person saw; if the case moved since, LostRace. The message
+    the move causes (notify.ON_TRANSITION) goes into the outbox in the same transaction,
+    addressed with `notify` (the settings; default: the running app's).
     """
     at, target = at or now_utc(), State(target)
     reason = (reason or "").strip()
@@ -281,10 +294,13 @@ def transition(
                 submission_id,
                 str(current),
                 str(target),
-                {"reason": reason} if reason else {},
+                # A decision taken at a committee meeting carries the meeting.
+                ({"reason": reason} if reason else {})
+                | ({} if meeting_id is None else {"meeting": meeting_id}),
             ),
             at,
         )
+        after_transition(db, submission_id, kind, target, notify, at)
 
 
 def _note(

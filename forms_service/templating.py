@@ -105,6 +105,10 @@ def event_text(event: dict) -> str:
         "view": gettext("Viewed the case"),
         "export": gettext("Exported"),
         "document_added": gettext("Document added"),
+        "deferred": gettext("Deferred to the next meeting"),
+        "notification_sent": gettext("Message sent to the applicant"),
+        "notification_failed": gettext("Message to the applicant not sent"),
+        "notification_unknown": gettext("Message to the applicant: not known whether it went"),
     }
     if action == "assignment":
         return gettext("Assigned to %(name)s", name=detail.get("to") or "—")

@@ -1,25 +1,60 @@
 """`portal backup`, `portal restore` and `portal outbox send`: the data kept safe and moving."""
 
+import logging
 import secrets
+import signal
+import threading
 
 import click
 
-from .. import backup, mail
+from .. import backup
+from .. import outbox as sender
 from ..config import from_environment
 from .common import app_and_db
+
+LOOP_SECONDS = 30
+log = logging.getLogger(__name__)
 
 
 @click.group()
 def outbox():
-    """Confirmation e-mails waiting to be sent."""
+    """Messages to applicants (SMS and e-mail) waiting to be sent."""
+
+
+def _summary(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in counts.items())
 
 
 @outbox.command("send")
-def outbox_send():
-    """Send (or retry) what waits in the outbox; run it from cron when SMTP is set."""
+@click.option(
+    "--loop",
+    is_flag=True,
+    help=f"Keep sending every {LOOP_SECONDS} s until stopped (SIGTERM, Ctrl-C): a service.",
+)
+def outbox_send(loop):
+    """Send (or retry) the SMS and e-mails that are due; with --loop, keep doing it."""
     app, database = app_and_db()
-    sent = mail.send_pending(database, app.config, limit=500)
-    click.echo(f"sent {sent}")
+    try:
+        sender.channels(app.config)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    if not loop:
+        click.echo(_summary(sender.send_due(database, app.config, limit=500)))
+        return
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())  # finish the row in hand, then stop
+    click.echo(f"sending the outbox every {LOOP_SECONDS} s")
+    while not stopping.is_set():
+        try:
+            counts = sender.send_due(database, app.config, limit=500, stop=stopping.is_set)
+        except Exception:  # a database or provider surprise: say so, try again next round
+            log.exception("outbox: sending failed")
+        else:
+            if any(counts.values()):
+                click.echo(_summary(counts))
+        stopping.wait(LOOP_SECONDS)
+    click.echo("stopped")
 
 
 @click.command("backup")

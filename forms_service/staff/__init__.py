@@ -1,9 +1,9 @@
 """The staff back office: one module per feature, on one blueprint. Thin views."""
 
-from . import case, entry, queue_views, reports, signin, users
+from . import case, entry, meetings, queue_views, reports, signin, users
 from .blueprint import bp
 
-FEATURES = (signin, queue_views, case, entry, users, reports)  # each adds its routes to `bp`
+FEATURES = (signin, queue_views, case, entry, users, reports, meetings)  # each adds routes to `bp`
 
 
 def register(app):

@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from .. import auth, lifecycle, listing, queue
+from .. import auth, lifecycle, listing, outbox, queue
 from ..db import get_db
 from ..i18n import lang_url
 from ..lifecycle import Kind
@@ -47,6 +47,7 @@ def case(case_id):
         orphans=queue.orphans_of(db, case_id),
         documents=queue.documents_of(db, case_id),
         history=queue.history(db, case_id),
+        messages=outbox.of_case(db, case_id),
         duplicates=listing.possible_duplicates(db, row) if row["kind"] == Kind.ASSISTANCE else [],
         moves=lifecycle.next_states(g.staff["role"], row["kind"], row["state"]),
         needs_reason=lifecycle.NEEDS_REASON,

@@ -10,6 +10,7 @@ from ..dashboard import stats as dashboard_stats
 from ..db import get_db
 from ..export import export_response
 from ..lifecycle import Kind
+from ..meetings import stats as meeting_stats
 from .blueprint import bp
 from .queue_views import queue_filters
 from .session import actor
@@ -20,6 +21,7 @@ def dashboard():
     return render_template(
         "staff/dashboard.html",
         stats=dashboard_stats(get_db(), late_days=current_app.config["PORTAL_ANSWER_DAYS"]),
+        meetings=meeting_stats(get_db(), current_app.config["PORTAL_ANSWER_DAYS"]),
     )
 
 

@@ -36,6 +36,26 @@ ACCESS = {
     "logout": EVERYONE,
     "users": frozenset({"admin"}),
     "user_update": frozenset({"admin"}),
+    # The research committee's meetings: committee members and administrators run them
+    # (the agenda, the decisions, closing, corrections); everyone reads the minutes.
+    "meetings": EVERYONE,
+    "minutes": EVERYONE,
+    **dict.fromkeys(
+        (
+            "meeting_new",
+            "meeting",
+            "meeting_update",
+            "meeting_agenda_add",
+            "meeting_agenda_remove",
+            "meeting_agenda_move",
+            "meeting_decide",
+            "meeting_close",
+            "meeting_pack",
+            "meeting_agenda_csv",
+            "meeting_correction",
+        ),
+        frozenset({"committee", "admin"}),
+    ),
 }
 
 

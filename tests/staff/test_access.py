@@ -16,12 +16,19 @@ SAMPLE_ARGS = {
     "document_id": 1,
     "username": "officer",
     "fmt": "csv",
+    "meeting_id": 1,
+    "direction": "up",
 }
 
 
 # What an allowed GET answers when it is not the page itself: the index sends to the list;
 # the sample document does not exist.
-ALLOWED_GET = {"index": 302, "document": 404}
+ALLOWED_GET = {
+    "index": 302,
+    "document": 404,
+    # The sample meeting does not exist.
+    **dict.fromkeys(("meeting", "meeting_pack", "meeting_agenda_csv", "minutes"), 404),
+}
 
 
 def staff_rules(app):
@@ -278,6 +285,7 @@ def test_the_menu_offers_exactly_what_the_role_may_open(signed_in, role):
     shown = {a["href"].removeprefix("/staff/").strip("/") or "index" for a in menu}
     pages = {"assistance": "queue", "volunteer": "queue", "feedback": "queue"}
     pages |= {"dashboard": "dashboard", "entry": "entry", "users": "users"}
+    pages |= {"meetings": "meetings"}
     expected = {path for path, view in pages.items() if role in staff_session.ACCESS[view]}
     assert shown == expected
     current = [a["href"] for a in menu if a.get("aria-current") == "page"]
