@@ -40,12 +40,14 @@ def record_of(form: wtforms.Form, fields: Iterable[registry.Field]) -> dict:
     return record
 
 
-ASKED = tuple(f for f in registry.ASSISTANCE if f.section != registry.Section.STAFF)
+def _asked() -> tuple:
+    """The fields the public form asks (staff-only ones are added by the staff entry)."""
+    return tuple(f for f in registry.ASSISTANCE if f.section != registry.Section.STAFF)
 
 
 def assistance_record(form: wtforms.Form) -> tuple[dict, list[dict]]:
     orphans = [record_of(entry.form, registry.ORPHAN) for entry in form.orphans.entries]
-    return record_of(form, ASKED), orphans
+    return record_of(form, _asked()), orphans
 
 
 def volunteer_record(form: wtforms.Form) -> dict:
