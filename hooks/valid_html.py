@@ -7,12 +7,12 @@ TOGGLES = (
 )
 
 
-def on_post_page(output: str, page, config) -> str:  # noqa: ANN001 - MkDocs' hook signature
+def on_post_page(output: str, page, config) -> str:
     for toggle in TOGGLES:
         output = output.replace(f'{toggle} autocomplete="off">', f"{toggle}>")
     return output
 
 
-def on_post_template(output_content: str, template_name: str, config) -> str:  # noqa: ANN001
+def on_post_template(output_content: str, template_name: str, config) -> str:
     """The same for pages made from a template alone (404.html)."""
     return on_post_page(output_content, None, config)
