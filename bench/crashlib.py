@@ -326,6 +326,7 @@ class Server:
             PORTAL_VAR=str(workdir / "var"),
             PORTAL_SITE=str(ROOT / "site"),
             PORTAL_RATE_LIMIT="off",
+            PORTAL_DRAFT_RATE_LIMIT="off",
             PORTAL_SECRET_KEY=SECRET_KEY,
         )
 

@@ -30,7 +30,13 @@ def timed(cmd, **kwargs):
 
 def serve_static(directory: Path, port: int):
     """Serve a folder the way the portal does (WhiteNoise under gunicorn)."""
-    env = dict(os.environ, PORTAL_SITE=str(directory), PORT=str(port), PORTAL_RATE_LIMIT="off")
+    env = dict(
+        os.environ,
+        PORTAL_SITE=str(directory),
+        PORT=str(port),
+        PORTAL_RATE_LIMIT="off",
+        PORTAL_DRAFT_RATE_LIMIT="off",
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "forms_service.cli", "serve"],
         cwd=ROOT,

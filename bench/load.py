@@ -461,6 +461,7 @@ class Servers:
                 PORTAL_UPLOADS=str(self.tmp / "uploads"),
                 PORTAL_VAR=str(self.tmp / "var"),
                 PORTAL_RATE_LIMIT="off",
+                PORTAL_DRAFT_RATE_LIMIT="off",
                 PORTAL_SECRET_KEY=SECRET_KEY,
             ),
         )
