@@ -203,13 +203,16 @@ class Assistance(Target):
         def run():
             client = Client(self.port)
             try:
-                status, _, page = client.request("GET", "/forms/assistance/")
-                token = csrf_token(page)
-                base = dict(client.cookies)  # a session with a CSRF token and no draft yet
-                body, content_type = multipart([*ASSISTANCE, ("csrf_token", token)], DOCUMENTS)
                 while next(counter) < count and time.perf_counter() < deadline:
-                    client.cookies = dict(base)  # no draft in it: the POST starts a new one
+                    # A new visitor each time: opening the form gives the session its own
+                    # draft (one draft per browser, as a person has).
+                    client.cookies = {}
                     try:
+                        status, _, page = client.request("GET", "/forms/assistance/")
+                        token = csrf_token(page)
+                        body, content_type = multipart(
+                            [*ASSISTANCE, ("csrf_token", token)], DOCUMENTS
+                        )
                         status, location, _ = client.request(
                             "POST", "/forms/assistance/", body, content_type
                         )
