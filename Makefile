@@ -39,13 +39,20 @@ java: ## Install Java from Debian's packages when it is missing (the HTML checke
 	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends default-jre-headless; }; \
 	fi
 
+libreoffice: ## Install LibreOffice Calc (headless) when it is missing (export tests open files in it)
+	@if ! command -v soffice >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y --no-install-recommends libreoffice-calc-nogui \
+	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends libreoffice-calc-nogui; }; \
+	fi
+
 site: $(STAMP) ## Build the static site into site/ (MkDocs, Pagefind, compression)
 	$(BIN)/portal build
 
 run: site ## Build everything and serve it at http://127.0.0.1:$${PORT:-8000}
 	$(BIN)/portal serve
 
-test: site $(NODE_STAMP) chromium java ## Run the whole test suite (installs what it needs)
+test: site $(NODE_STAMP) chromium java libreoffice ## Run the whole test suite (installs what it needs)
 	$(BIN)/pytest -n 2 --dist loadfile
 
 translations: $(STAMP) ## Re-extract the strings and update the Arabic catalog
@@ -70,4 +77,4 @@ bench: site chromium ## Run the benchmarks (see bench/README.md)
 clean: ## Remove built and runtime files (keeps var/)
 	rm -rf site .pytest_cache test-artifacts
 
-.PHONY: help install chromium java site run test translations lint format bench clean
+.PHONY: help install chromium java libreoffice site run test translations lint format bench clean
