@@ -4,8 +4,9 @@ Usage: python bench/staff_bench.py [N] [--db FILE] [--exports-only] [--rounds R]
 (or `make -C bench staff`).
 Side by side in the same run: the portal's queries against naive ones on the same data
 (name search with LIKE on the raw name; CSV with a bare csv.writer), so the figures have a
-baseline; the XLSX export through the app's writer (openpyxl) and through XlsxWriter, with
-the same cells. Exports run in child processes so their peak memory (RSS) is their own.
+baseline; the XLSX export through the app's writer (openpyxl) and through XlsxWriter
+(`export_writers.write_xlsx_xlsxwriter`), with the same cells. Exports run in child
+processes so their peak memory (RSS) is their own.
 `--db FILE` keeps the seeded database (or reuses it), to measure again without seeding;
 `--before REV` runs the exports with that git revision's writers too (the figures before).
 """
@@ -13,7 +14,6 @@ the same cells. Exports run in child processes so their peak memory (RSS) is the
 import argparse
 import datetime as dt
 import json
-import math
 import os
 import platform
 import random
@@ -235,89 +235,9 @@ def measure_queries(db_path: str, rng: random.Random) -> list[tuple[str, float, 
     return results
 
 
-# ---------------------------------------------------------------- XLSX through XlsxWriter
-# The same cells (`export_writers.sheet_rows`) and sheets as the app's openpyxl workbook,
-# through XlsxWriter in constant_memory mode, for the comparison in the same run. Text goes
-# through write_string only (never write(), which would take "=…" for a formula).
-
-EXCEL_DAY_ZERO = dt.date(1899, 12, 30)  # Excel's day 0 for every date from 1900-03-01
-EXCEL_EXACT_FROM = dt.date(1900, 3, 1)  # before: write_datetime knows Excel's 1900 calendar
-
-
-def _xlsxwriter_sheet(book, title, columns, lang, bold):
-    """A worksheet: right-to-left for Arabic, header bold and frozen, columns widened."""
-    from forms_service import export_writers as ew
-    from forms_service.i18n import text_direction
-
-    sheet = book.add_worksheet(str(title)[:31])
-    if text_direction(lang) == "rtl":
-        sheet.right_to_left()
-    sheet.freeze_panes(1, 0)
-    for number, column in enumerate(columns):
-        sheet.set_column(number, number, column.width)
-        sheet.write_string(0, number, ew.neutralise(str(column.header)), bold)
-    return sheet
-
-
-def _xlsxwriter_row(sheet, row, cells, formats, days):
-    """One row; a date as Excel's day number (worked out once per date) in the date format."""
-    for column, value in enumerate(cells):
-        kind = value.__class__
-        if kind is str:
-            sheet.write_string(row, column, value)
-        elif value is None:
-            continue
-        elif kind is dt.datetime:
-            sheet.write_datetime(row, column, value, formats["moment"])
-        elif kind is dt.date and value >= EXCEL_EXACT_FROM:
-            serial = days.get(value) or days.setdefault(value, (value - EXCEL_DAY_ZERO).days)
-            sheet.write_number(row, column, serial, formats["day"])
-        elif kind is dt.date:
-            sheet.write_datetime(row, column, value, formats["day"])
-        elif kind is bool:
-            sheet.write_boolean(row, column, value)
-        elif kind is int or (kind is float and math.isfinite(value)):
-            sheet.write_number(row, column, value)
-        else:
-            sheet.write_string(row, column, str(value))
-
-
-def write_xlsx_xlsxwriter(rows, orphans, kind, lang, fileobj) -> int:
-    """The export's workbook through XlsxWriter (constant_memory); returns the row count."""
-    import xlsxwriter
-    from flask_babel import force_locale
-    from flask_babel import lazy_gettext as _l
-
-    from forms_service import export_writers as ew
-    from forms_service.lifecycle import Kind
-
-    kind = Kind(kind)
-    with force_locale(lang):
-        book = xlsxwriter.Workbook(fileobj, {"constant_memory": True})
-        formats = {
-            "bold": book.add_format({"bold": True}),
-            "day": book.add_format({"num_format": "yyyy-mm-dd"}),
-            "moment": book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
-        }
-        sheets = [
-            _xlsxwriter_sheet(book, ew.SHEET_TITLES[kind], ew.COLUMNS[kind], lang, formats["bold"])
-        ]
-        if kind == Kind.ASSISTANCE:
-            sheets.append(
-                _xlsxwriter_sheet(book, _l("Orphans"), ew.ORPHAN_COLUMNS, lang, formats["bold"])
-            )
-        written, days = [0] * len(sheets), {}
-        for number, cells in ew.sheet_rows(rows, orphans, kind, lang):
-            written[number] += 1
-            _xlsxwriter_row(sheets[number], written[number], cells, formats, days)
-        book.close()
-    return written[0]
-
-
 CHILD_EXPORT = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-sys.path.insert(0, {bench!r})
 from forms_service import create_app, export, listing
 from forms_service.db import connect
 from forms_service.lifecycle import Kind
@@ -339,8 +259,8 @@ app = create_app({{"PORTAL_DB": path, "SECRET_KEY": "bench", "PORTAL_SITE": {sit
 db = connect(path)
 filters = listing.Filters(kind=Kind.ASSISTANCE)
 if fmt == "xlsx-xlsxwriter":
-    import staff_bench
-    export.write_xlsx, fmt = staff_bench.write_xlsx_xlsxwriter, "xlsx"
+    from forms_service import export_writers
+    export.write_xlsx, fmt = export_writers.write_xlsx_xlsxwriter, "xlsx"
 began, cpu = time.perf_counter(), time.process_time()
 if fmt == "baseline-csv":
     import csv
@@ -394,7 +314,7 @@ def measure_exports(db_path: str, rounds: int = 1, before: str = "") -> list[tup
     CPU seconds), the highest peak RSS of all, the file size. `before`: a git revision whose
     writers and rows query run too (their files from `git show`)."""
     best: dict[str, dict] = {}
-    script = CHILD_EXPORT.format(root=str(ROOT), bench=str(ROOT / "bench"), site=str(ROOT / "site"))
+    script = CHILD_EXPORT.format(root=str(ROOT), site=str(ROOT / "site"))
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for number, name in enumerate(BEFORE_FILES if before else ()):
