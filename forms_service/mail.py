@@ -1,7 +1,4 @@
-"""Confirmation e-mails: written to the outbox with the submission, sent after it commits.
-
-A mail failure never loses or blocks a submission: the row stays in the outbox for
-`portal outbox send` (run it from cron) to retry.
+"""Sending e-mail over SMTP for the outbox (`outbox.py` decides what and when).
 
 Mail goes over TLS whose certificate is checked: the system's trusted authorities, or the
 one in PORTAL_SMTP_CA_FILE (a server with a private or self-signed certificate). STARTTLS on
@@ -11,20 +8,11 @@ on another port). PORTAL_SMTP_TLS=off is for a relay on this machine only.
 
 import contextlib
 import ipaddress
-import logging
 import smtplib
 import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
-
-from flask_babel import gettext
-
-from .clock import iso, now_utc
-from .db import Database
-from .identifiers import format_reference
-
-log = logging.getLogger(__name__)
 
 TLS_MODES = ("starttls", "implicit", "off")
 TIMEOUT_SECONDS = 10
@@ -80,7 +68,7 @@ def _connect(config: Mapping[str, Any], mode: str) -> smtplib.SMTP:
     return smtp
 
 
-def _send(config: Mapping[str, Any], mode: str, message: EmailMessage) -> None:
+def send(config: Mapping[str, Any], mode: str, message: EmailMessage) -> None:
     """Deliver one message; raise (OSError, SMTPException) if it was not accepted."""
     smtp = _connect(config, mode)
     try:
@@ -93,74 +81,8 @@ def _send(config: Mapping[str, Any], mode: str, message: EmailMessage) -> None:
         smtp.close()
 
 
-def _error_text(error: Exception) -> str:
+def error_text(error: Exception) -> str:
     """What went wrong, for the outbox row and the log: the kind, and a certificate's reason."""
     name = type(error).__name__
     reason = getattr(error, "verify_message", None)
     return f"{name}: {reason}" if reason else name
-
-
-def confirmation(fields: dict, lang: str, config: Mapping[str, Any]) -> dict | None:
-    """The outbox row for a confirmation e-mail, or None (no address or no SMTP)."""
-    if not fields.get("email") or not enabled(config):
-        return None
-    return {
-        "to_addr": fields["email"],
-        "subject": gettext("Your support request was received"),
-        "body": gettext(
-            "We received your support request. Keep your reference number to check where "
-            "it stands at the status page, with the mobile number you gave.\n\n"
-            "The research committee studies each request and answers acceptance or "
-            "rejection within a period of not less than two weeks."
-        ),
-    }
-
-
-def send_pending(db: Database, config: Mapping[str, Any], limit: int = 20) -> int:
-    """Send what waits in the outbox; return how many were sent."""
-    if not enabled(config):
-        return 0
-    mode = tls_mode(config)  # a wrong setting: raise before touching any row
-    sent = 0
-    rows = db.execute(
-        "SELECT o.id, o.to_addr, o.subject, o.body, s.reference FROM outbox o "
-        "LEFT JOIN submissions s ON s.id = o.submission_id "
-        "WHERE o.channel = 'email' AND o.sent_at IS NULL AND o.attempts < 5 "
-        "ORDER BY o.id LIMIT ?",
-        [limit],
-    ).fetchall()
-    for outbox_id, to_addr, subject, body, reference in rows:
-        message = EmailMessage()
-        message["From"] = (
-            config.get("PORTAL_SMTP_FROM") or config.get("PORTAL_SMTP_USER") or "no-reply@localhost"
-        )
-        message["To"] = to_addr
-        message["Subject"] = f"{subject} — {format_reference(reference)}" if reference else subject
-        message.set_content(body + (f"\n\n{format_reference(reference)}" if reference else ""))
-        try:
-            _send(config, mode, message)
-        except (OSError, smtplib.SMTPException) as error:  # ssl.SSLError is an OSError
-            # Not sent: the row stays, with the error, for the next `portal outbox send`.
-            db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                [_error_text(error), outbox_id],
-            )
-            db.conn.commit()
-            log.warning("outbox message %s not sent: %s", outbox_id, _error_text(error))
-            continue
-        # Sent: the address and the text are not kept any longer.
-        db.execute(
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, to_addr = '', body = '' "
-            "WHERE id = ?",
-            [iso(now_utc()), outbox_id],
-        )
-        db.conn.commit()
-        sent += 1
-    return sent
-
-
-def send_pending_quietly(db: Database, config: Mapping[str, Any]) -> None:
-    try:
-        send_pending(db, config, limit=1)
-    except Exception:  # a mail problem must never turn a stored submission into an error page
-        log.exception("outbox: sending failed")

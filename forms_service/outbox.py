@@ -158,7 +158,7 @@ def deliver(config: Mapping[str, Any], row: dict) -> str:
     ValueError, OSError or SMTPException when it was not accepted."""
     if row["channel"] == "sms":
         return sms.send(config, row["to_addr"], row["body"])
-    mail._send(config, mail.tls_mode(config), _email(config, row))
+    mail.send(config, mail.tls_mode(config), _email(config, row))
     return ""
 
 
@@ -174,9 +174,11 @@ def _failure(error: Exception) -> tuple[str, bool]:
     """What went wrong (for last_error: never the address or the text) and whether final."""
     if isinstance(error, sms.SmsError):
         return f"{error.kind}: {error}", not error.retry
-    if isinstance(error, ValueError):  # a bad number or an empty text: the same every time
+    # A bad number or an empty text is the same every time. A certificate the server shows is
+    # an OSError too (ssl.SSLCertVerificationError is both): retried, once trusted it goes.
+    if isinstance(error, ValueError) and not isinstance(error, OSError):
         return f"ValueError: {error}", True
-    return mail._error_text(error), _mailbox_refused(error)
+    return mail.error_text(error), _mailbox_refused(error)
 
 
 def _maybe_sent(error: Exception) -> bool:
