@@ -26,7 +26,12 @@ from forms_service.cli import main
 from forms_service.migrations import migrations
 from tests.conftest import make_app
 from tests.forms.test_mail import FakeSMTP
-from tests.forms.test_sms import TOKENS, start_gateway, stop_gateway
+from tests.forms.test_sms import (  # no_proxy: its autouse fixture, for this file too
+    TOKENS,
+    no_proxy,  # noqa: F401
+    start_gateway,
+    stop_gateway,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCEPTED = {"statusCode": 201, "messageId": 99}
@@ -45,13 +50,6 @@ SENDER = textwrap.dedent(
     print(json.dumps(outbox.send_due(connection, settings, limit=1000)))
     """
 )
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("all_proxy", raising=False)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 import io
 import re
+import shutil
+import subprocess
 
 from bs4 import BeautifulSoup
 from PIL import Image
@@ -163,3 +165,21 @@ def errors_in(response) -> list[str]:
 def summary_links(response) -> list[tuple[str, str]]:
     soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     return [(a["href"], a.get_text(strip=True)) for a in soup.select(".error-summary a")]
+
+
+def self_signed_certificate(folder) -> tuple[str, str]:
+    """A self-signed certificate for `localhost` only (not 127.0.0.1): (cert.pem, key.pem)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("openssl is needed to make the test certificate")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return str(cert), str(key)

@@ -7,10 +7,8 @@ the host name is the certificate's.
 """
 
 import datetime as dt
-import shutil
 import socketserver
 import ssl
-import subprocess
 import threading
 
 import pytest
@@ -18,6 +16,7 @@ import sqlite_utils
 
 from forms_service import clock, lifecycle, outbox, queue
 from tests.conftest import make_app
+from tests.forms.helpers import self_signed_certificate
 
 FROM = "portal@example.org"
 
@@ -25,36 +24,7 @@ FROM = "portal@example.org"
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     """A self-signed certificate for `localhost` only (not 127.0.0.1): (cert.pem, key.pem)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.fail("openssl is needed to make the test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 class SMTPHandler(socketserver.BaseRequestHandler):

@@ -27,7 +27,13 @@ from tests.forms.helpers import (
     volunteer_data,
 )
 from tests.forms.test_mail import FakeSMTP
-from tests.forms.test_sms import TOKENS, free_port, start_gateway, stop_gateway
+from tests.forms.test_sms import (  # no_proxy: its autouse fixture, for this file too
+    TOKENS,
+    free_port,
+    no_proxy,  # noqa: F401
+    start_gateway,
+    stop_gateway,
+)
 from tests.staff.conftest import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,14 +67,6 @@ def sms_settings(url: str, public: str = PUBLIC) -> dict:
         "PORTAL_SMS_URL": url,
         "PORTAL_PUBLIC_URL": public,
     }
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    """Requests to the fake gateway go straight to it, whatever the environment says."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("all_proxy", raising=False)
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ the token or the text."""
 
 import json
 import logging
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from urllib.parse import parse_qs, quote_plus
 import pytest
 
 from forms_service import sms
+from tests.forms.helpers import self_signed_certificate
 
 MOBILE = "+966512345678"
 NUMBER = "966512345678"
@@ -400,34 +399,7 @@ def test_provider_codes_say_what_was_refused(gateway, name, answer, kind):
 
 
 def test_a_certificate_that_is_not_trusted_is_refused(tmp_path):
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.fail("openssl is needed to make the test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed_certificate(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server = start_gateway(context, host="localhost")
