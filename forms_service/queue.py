@@ -396,17 +396,17 @@ def select_ids(db: Database, sql: str, params: list) -> list[int]:
     return [row[0] for row in db.execute(sql, params).fetchall()]
 
 
+def select_in(db: Database, sql: str, values: list) -> list:
+    """The first column of `sql` for every value, asked in chunks under SQLite's parameter
+    limit: `sql` holds `{marks}` where the placeholders go."""
+    found = []
+    for chunk in chunks(values):
+        found += [row[0] for row in db.execute(sql.format(marks=marks(chunk)), chunk).fetchall()]
+    return found
+
+
 def document_files(db: Database, ids: list[int]) -> list[str]:
-    files = []
-    for chunk in chunks(ids):
-        files += [
-            row[0]
-            for row in db.execute(
-                f"SELECT stored_name FROM documents WHERE submission_id IN ({marks(chunk)})",  # noqa: S608
-                chunk,
-            ).fetchall()
-        ]
-    return files
+    return select_in(db, "SELECT stored_name FROM documents WHERE submission_id IN ({marks})", ids)
 
 
 def _anonymise_events(db: Database, ids: list[int]) -> int:

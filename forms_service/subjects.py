@@ -62,22 +62,13 @@ def _cases_of(db: Database, name: str, value: str) -> list[int]:
             f"SELECT id FROM submissions WHERE mobile IN ({marks(writings)}) ORDER BY id",  # noqa: S608
             writings,
         )
-    references = []
-    for chunk in chunks(ids):
-        references += [
-            row[0]
-            for row in db.execute(
-                f"SELECT reference FROM submissions WHERE id IN ({marks(chunk)})",  # noqa: S608
-                chunk,
-            ).fetchall()
-        ]
-    for chunk in chunks(references):
-        ids += queue.select_ids(
-            db,
-            "SELECT id FROM submissions WHERE kind = 'feedback' "  # noqa: S608
-            f"AND json_extract(data, '$.reference') IN ({marks(chunk)})",
-            chunk,
-        )
+    references = queue.select_in(db, "SELECT reference FROM submissions WHERE id IN ({marks})", ids)
+    ids += queue.select_in(
+        db,
+        "SELECT id FROM submissions WHERE kind = 'feedback' "
+        "AND json_extract(data, '$.reference') IN ({marks})",
+        references,
+    )
     return sorted(set(ids))
 
 
