@@ -17,7 +17,7 @@ from .clock import iso, now_utc
 from .db import Database, immediate
 from .events import Event, record
 from .identifiers import clean_number
-from .lifecycle import Role
+from .lifecycle import STAFF_ROLES, Role
 from .ratelimit import client_key
 
 MIN_PASSWORD = 12
@@ -52,9 +52,15 @@ def check_password_rules(password: str) -> None:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
 
 
+def _staff_role(role: str) -> Role:
+    if role not in STAFF_ROLES:
+        raise AccountError(f"no such staff role: {role!r}")
+    return Role(role)
+
+
 def add_user(db: Database, username: str, role: str, password: str, *, actor: str) -> None:
     check_password_rules(password)
-    Role(role)
+    _staff_role(role)
     moment = iso(now_utc())
     with immediate(db):
         if db.execute("SELECT 1 FROM staff WHERE username = ?", [username]).fetchone():
@@ -108,7 +114,7 @@ def set_active(db: Database, username: str, active: bool, *, actor: str) -> None
 
 
 def set_role(db: Database, username: str, role: str, *, actor: str) -> None:
-    Role(role)
+    _staff_role(role)
     with immediate(db):
         if not db.execute(
             "UPDATE staff SET role = ? WHERE username = ?", [role, username]

@@ -42,6 +42,7 @@ def stats(db: Database, now: dt.datetime | None = None, late_days: int = ANSWER_
     weekly = _weekly(db, weeks)
     decisions = _decisions(db, months)
     satisfaction = _satisfaction(db, months)
+    responses = _responses(db, months)
     return Stats(
         now=iso(now),
         by_state=_by_state(db),
@@ -51,6 +52,7 @@ def stats(db: Database, now: dt.datetime | None = None, late_days: int = ANSWER_
         weekly=weekly,
         decisions=decisions,
         satisfaction=satisfaction,
+        responses=responses,
         series={
             "weekly": [(w["week"], w["assistance"]) for w in weekly],
             "decisions": [
@@ -206,6 +208,32 @@ def _satisfaction(db: Database, months: list[str]) -> dict:
         "months": [{"month": m, **_ratings(per_month.get(m))} for m in months],
         "channels": [{"channel": c, **_ratings(per_channel.get(c))} for c in codes],
     }
+
+
+def _responses(db: Database, months: list[str]) -> list[dict]:
+    """The survey's response rate: of the support requests served each month, how many have
+    a satisfaction survey that names their reference."""
+    rows = db.execute(
+        """
+        SELECT strftime('%Y-%m', e.at, ?) AS month, count(DISTINCT s.id),
+               count(DISTINCT CASE WHEN s.reference IN (
+                   SELECT json_extract(f.data, '$.reference') FROM submissions f
+                   WHERE f.kind = 'feedback'
+               ) THEN s.id END)
+        FROM events e JOIN submissions s ON s.id = e.submission_id
+        WHERE e.action = 'transition' AND e.to_state = 'served' AND s.kind = 'assistance'
+          AND e.at >= ? AND e.at < ?
+        GROUP BY month
+        """,
+        [clock.LOCAL_OFFSET, _month_start(months[0]), _month_start(_month_after(months[-1]))],
+    )
+    found = {month: (served, surveys) for month, served, surveys in rows}
+    table = []
+    for month in months:
+        served, surveys = found.get(month, (0, 0))
+        rate = round(100 * surveys / served) if served else None
+        table.append({"month": month, "served": served, "surveys": surveys, "rate": rate})
+    return table
 
 
 def _ratings(found: tuple[int, list[float | None]] | None) -> dict:

@@ -22,6 +22,8 @@ from .uploads import ALLOWED, StoredFile, document_row, remove
 MAX_AGE = dt.timedelta(days=1)
 # A confirmation page is shown this long after the submission; then only the status lookup.
 RECEIPT_AGE = dt.timedelta(minutes=30)
+# A status lookup may answer "more information needed" this long (`answers`).
+ANSWER_ACCESS_AGE = dt.timedelta(minutes=30)
 # The sweep runs at most once a period, whichever worker claims it first.
 SWEEP_EVERY = dt.timedelta(minutes=10)
 SWEEP_KEY = "sweep"  # its claim, a row of rate_limits (whose own keys are 32 hex digits)
@@ -232,12 +234,21 @@ def _orphaned_documents(db: Database) -> list[str]:
 
 
 def sweep(db: Database, uploads_dir: str | Path, now: dt.datetime | None = None) -> int | None:
-    """Remove expired drafts with their files, expired receipts and stray uploads, at most
+    """Remove expired drafts with their files, expired receipts and answer accesses, and stray
+    uploads, at most
     once every SWEEP_EVERY for all workers together. Return the files removed, or None when
     this period's sweep was someone else's."""
     now = now or now_utc()
     if not _claim_sweep(db, now):
         return None
+    with immediate(db):
+        access_cutoff = iso(now - ANSWER_ACCESS_AGE)
+        db.execute(  # an ended answer's draft goes; its files with _orphaned_documents
+            "DELETE FROM drafts WHERE id IN "
+            "(SELECT draft_id FROM answer_access WHERE created_at < ?)",
+            [access_cutoff],
+        )
+        db.execute("DELETE FROM answer_access WHERE created_at < ?", [access_cutoff])
     files = expired(db, now) + _orphaned_documents(db)
     with immediate(db):
         db.execute("DELETE FROM receipts WHERE created_at < ?", [_receipt_cutoff(now)])

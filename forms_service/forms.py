@@ -385,3 +385,31 @@ class StatusForm(SafeForm):
         [Required(_l("Enter the mobile number you gave in the request.")), saudi_mobile],
         render_kw={"autocomplete": "tel"},
     )
+
+
+# ------------------------------------------------------------ answering online
+
+
+def one_time_code(form, field):
+    if field.data and not re.fullmatch(r"[0-9]{6}", field.data):
+        raise ValidationError(_l("The code has 6 digits, like 123456."))
+
+
+class AnswerCodeForm(SafeForm):
+    code = NumberTextField(
+        _l("Code from the SMS"),
+        [Required(_l("Enter the 6-digit code from the SMS.")), one_time_code],
+        description=_l("We sent it to the mobile number of the request. It works for 10 minutes."),
+        render_kw={"autocomplete": "one-time-code"},
+    )
+
+
+class AnswerForm(SafeForm):
+    """The answer to "more information needed": the documents asked for and a reply."""
+
+    documents = FormField(DocumentsForm)
+    reply = LongTextField(
+        _l("Your reply"),
+        max_length=2000,
+        description=_l("Anything the association should know, for example why a document is late."),
+    )

@@ -38,6 +38,9 @@ class Role(StrEnum):
     RESEARCHER = "researcher"
     COMMITTEE = "committee"
     ADMIN = "admin"
+    # Not a staff account: the person who made the request, answering "more information
+    # needed" from the status page.
+    APPLICANT = "applicant"
 
 
 ROLE_LABELS = {
@@ -46,6 +49,7 @@ ROLE_LABELS = {
     Role.COMMITTEE: _l("Research committee"),
     Role.ADMIN: _l("Administrator"),
 }
+STAFF_ROLES = frozenset(ROLE_LABELS)  # the roles a staff account may have
 
 
 S = State
@@ -59,11 +63,12 @@ TRANSITIONS: dict[tuple[Kind, State, State], frozenset[Role]] = {
             (S.VERIFYING, S.NEEDS_INFO),
             (S.VERIFYING, S.SOCIAL_RESEARCH),
             (S.VERIFYING, S.COMMITTEE),
-            (S.NEEDS_INFO, S.VERIFYING),
             (S.ACCEPTED, S.REGISTERED),
             (S.REGISTERED, S.SERVED),
         )
     },
+    # Staff take the case back, or the applicant answers online (`answers`).
+    (Kind.ASSISTANCE, S.NEEDS_INFO, S.VERIFYING): frozenset({Role.OFFICER, Role.APPLICANT}),
     (Kind.ASSISTANCE, S.SOCIAL_RESEARCH, S.COMMITTEE): frozenset({Role.RESEARCHER}),
     (Kind.ASSISTANCE, S.SOCIAL_RESEARCH, S.NEEDS_INFO): frozenset({Role.RESEARCHER}),
     (Kind.ASSISTANCE, S.COMMITTEE, S.ACCEPTED): frozenset({Role.COMMITTEE}),

@@ -18,6 +18,7 @@ class Filters:
     state: str = ""
     assigned: str = ""  # "me" | "none" | ""
     overdue: bool = False
+    answered: bool = False  # the applicant answered online since staff last moved the case
     since: dt.date | None = None
     until: dt.date | None = None
     channel: str = ""
@@ -34,6 +35,7 @@ class Filters:
             "state": self.state,
             "assigned": self.assigned,
             "overdue": "1" if self.overdue else "",
+            "answered": "1" if self.answered else "",
             "since": self.since.isoformat() if self.since else "",
             "until": self.until.isoformat() if self.until else "",
             "channel": self.channel,
@@ -75,6 +77,8 @@ def where(filters: Filters, *, with_state: bool = True, now: dt.datetime | None 
         open_states = [str(s) for s in WAITING_STATES[filters.kind]]
         clauses.append(f"s.state IN ({','.join('?' * len(open_states))}) AND s.created_at < ?")
         params.extend([*open_states, iso(cutoff)])
+    if filters.answered:
+        clauses.append("s.answered_at IS NOT NULL")
     if filters.since:
         clauses.append("s.created_at >= ?")
         params.append(filters.since.isoformat())
@@ -93,7 +97,7 @@ def where(filters: Filters, *, with_state: bool = True, now: dt.datetime | None 
 
 COLUMNS = (
     "s.id, s.reference, s.kind, s.state, s.channel, s.created_at, s.updated_at, s.answer_from, "
-    "s.full_name, s.assigned_to, s.lang"
+    "s.full_name, s.assigned_to, s.lang, s.answered_at"
 )
 
 

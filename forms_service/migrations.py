@@ -441,3 +441,44 @@ M006 = [
 @migrations()
 def m006_meetings(db):
     _run(db, M006)
+
+
+M007 = [
+    # "More information needed": the document kinds asked for (a JSON list), and when the
+    # applicant answered online (cleared by staff's next move): the queue's "answered" mark.
+    "ALTER TABLE submissions ADD COLUMN missing_documents TEXT",
+    "ALTER TABLE submissions ADD COLUMN answered_at TEXT",
+    # A status lookup that may answer: the session holds a random token, the server its hash,
+    # the one-time code's keyed hash, its tries, and the draft that holds the chosen files.
+    """
+    CREATE TABLE answer_access (
+        token_hash TEXT PRIMARY KEY,
+        submission_id INTEGER NOT NULL REFERENCES submissions (id) ON DELETE CASCADE,
+        draft_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        code_hash TEXT,
+        code_sent_at TEXT,
+        code_tries INTEGER NOT NULL DEFAULT 0,
+        verified_at TEXT
+    )
+    """,
+    "CREATE INDEX answer_access_submission ON answer_access (submission_id)",
+    "CREATE INDEX answer_access_created ON answer_access (created_at)",
+    # The status page shows a message only while it is current: a move since the last
+    # message (other than into needs_info, whose reason is the message) makes it past.
+    """
+    UPDATE submissions SET applicant_message = NULL
+    WHERE applicant_message IS NOT NULL AND state != 'needs_info' AND NOT EXISTS (
+        SELECT 1 FROM events m WHERE m.submission_id = submissions.id AND m.action = 'message'
+        AND m.id > (
+            SELECT coalesce(max(t.id), 0) FROM events t
+            WHERE t.submission_id = submissions.id AND t.action = 'transition'
+        )
+    )
+    """,
+]
+
+
+@migrations()
+def m007_applicant_answers(db):
+    _run(db, M007)

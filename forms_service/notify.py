@@ -192,6 +192,18 @@ def sms_text(message_kind: str, reference: str, lang: str, public_url: str) -> s
     return template % {"reference": format_reference(reference), "link": link}
 
 
+# The one-time code for answering online: sent at once (not through the outbox), never kept.
+CODE_TEXT = _l(
+    "Jamoum Orphan Care Association: your code is %(code)s. It works for 10 minutes. "
+    "Do not give it to anyone."
+)
+
+
+def code_text(code: str, lang: str) -> str:
+    with force_locale(lang):
+        return str(CODE_TEXT) % {"code": code}
+
+
 def email_text(message_kind: str, reference: str, lang: str, public_url: str) -> tuple[str, str]:
     """The e-mail's subject and body for this message, in `lang`."""
     link = _link(message_kind, public_url, lang, reference)

@@ -17,15 +17,29 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import FieldList, FormField
 
-from . import choices, drafts, identifiers, lifecycle, queue, ratelimit, uploads
+from . import (
+    answers,
+    choices,
+    drafts,
+    identifiers,
+    lifecycle,
+    queue,
+    ratelimit,
+    sms,
+    timeline,
+    uploads,
+)
 from .db import Database, get_db, immediate
 from .errors import render_error
 from .fields import MultiCheckboxField
 from .forms import (
     MAX_ORPHANS,
+    AnswerCodeForm,
+    AnswerForm,
     AssistanceRequestForm,
     AttestationForm,
     FeedbackForm,
+    SafeForm,
     StatusForm,
     VolunteerForm,
     missing_document_message,
@@ -38,6 +52,7 @@ bp = Blueprint("public", __name__)
 NOT_TYPED = {"csrf_token", "action", "website"}
 MAX_VALUE_CHARS = 4000  # the longest field's limit: a draft never keeps more of one value
 BUSY_RETRY_SECONDS = 3600
+CODES_PER_CASE = "5/hour"  # one-time codes sent to one request's mobile, whoever asks
 
 
 def register(app):
@@ -168,12 +183,12 @@ def _size(chosen) -> int:
     return min(end - start, uploads.MAX_FILE_BYTES)
 
 
-def _store_documents(db, draft_id: str) -> tuple[dict, bool]:
-    """Save each chosen file to the draft: ({kind: message} for the ones refused, whether the
-    drafts' space was full). Past the cap a file is not kept (nor written, when its size
-    says so beforehand)."""
+def _store_documents(db, draft_id: str, kinds: list[str] | None = None) -> tuple[dict, bool]:
+    """Save each chosen file (of `kinds`; default all) to the draft: ({kind: message} for the
+    ones refused, whether the drafts' space was full). Past the cap a file is not kept (nor
+    written, when its size says so beforehand)."""
     refused, cap = {}, current_app.config["PORTAL_DRAFTS_MAX_MB"] * 1024 * 1024
-    for kind, _label in choices.DOCUMENT_KIND:
+    for kind in queue.DOCUMENT_KINDS if kinds is None else kinds:
         chosen = request.files.get(f"documents-{kind}")
         if not chosen or not chosen.filename:
             continue
@@ -396,10 +411,166 @@ def status():
         row = queue.status_lookup(get_db(), form.reference.data, form.mobile.data)
         if row is not None:
             session["status"] = drafts.new_receipt(get_db(), "status", row["id"])
+            session.pop("answer", None)
+            if row["state"] == lifecycle.State.NEEDS_INFO:
+                session["answer"] = answers.open_access(
+                    get_db(), row["id"], g.lang, verified=not sms.enabled(current_app.config)
+                )
             return redirect(lang_url("public.status"))
         found = False
     if request.method == "GET" and session.get("status"):
         submission_id = drafts.take_receipt(get_db(), session.pop("status"), "status")
         found = queue.get(get_db(), submission_id) if submission_id is not None else None
     code = 400 if form.errors else 200
-    return render_template("public/status.html", form=form, found=found), code
+    return render_template(
+        "public/status.html",
+        form=form,
+        found=found,
+        steps=timeline.steps(get_db(), found) if found else None,
+        may_answer=bool(found) and _live_access(found["id"]) is not None,
+    ), code
+
+
+# ------------------------------------------------------------ answering online
+
+
+def _live_access(submission_id: int | None = None) -> answers.Access | None:
+    """This browser's access to answer (for this case, when given), while it lasts."""
+    access = answers.get(get_db(), session.get("answer"))
+    if access is None or (submission_id is not None and access.submission_id != submission_id):
+        return None
+    return access
+
+
+def _render_answer(row, access, *, form=None, code_form=None, problem=None, status=200):
+    kinds = answers.asked(row)
+    return (
+        render_template(
+            "public/answer.html",
+            row=row,
+            access=access,
+            asked=kinds,
+            form=form or AnswerForm(formdata=None),
+            code_form=code_form or AnswerCodeForm(formdata=None),
+            documents=drafts.documents(get_db(), access.draft_id),
+            problem=problem,
+        ),
+        status,
+    )
+
+
+@bp.route("/status/answer", methods=["GET", "POST"])
+def answer():
+    """Answer "more information needed": the code (when SMS is set up), then the documents
+    asked for and a reply. Only after a lookup (reference + mobile) of a case that asks."""
+    db = get_db()
+    access = _live_access()
+    row = queue.get(db, access.submission_id) if access else None
+    if access is None or row is None or row["state"] != lifecycle.State.NEEDS_INFO:
+        if access is not None:
+            answers.end(db, access)
+        session.pop("answer", None)
+        return redirect(lang_url("public.status"))
+    if request.method == "GET":
+        return _render_answer(row, access)
+    action = request.form.get("action", "")
+    if not access.verified:
+        if action == "send-code":
+            return _send_code(row, access)
+        if action == "code":
+            return _check_code(row, access)
+        abort(400)
+    if action != "answer":
+        abort(400)
+    return _take_answer(row, access)
+
+
+def _send_code(row, access):
+    if not SafeForm().validate():  # the CSRF token only
+        abort(400)
+    if not _allowed("answer-code") or not ratelimit.allow(
+        get_db(),
+        scope="answer-code-case",
+        client=f"case:{row['id']}",
+        spec=CODES_PER_CASE,
+        secret=current_app.config["SECRET_KEY"],
+    ):
+        return _too_many("PORTAL_RATE_LIMIT")
+    try:
+        answers.send_code(get_db(), access, row, current_app.config)
+    except answers.CodeTooSoon:
+        return _render_answer(
+            row,
+            access,
+            problem=_l("A code was sent less than a minute ago. Wait for it."),
+            status=429,
+        )
+    except (sms.SmsError, ValueError) as error:
+        log.warning("answer code not sent: %s", getattr(error, "kind", type(error).__name__))
+        return _render_answer(
+            row,
+            access,
+            problem=_l("We could not send the code just now. Please try again in a few minutes."),
+            status=503,
+        )
+    return redirect(lang_url("public.answer"))
+
+
+def _check_code(row, access):
+    code_form = AnswerCodeForm()
+    if not code_form.validate():
+        if "csrf_token" in code_form and code_form.csrf_token.errors:
+            abort(400)
+        return _render_answer(row, access, code_form=code_form, status=400)
+    verdict = answers.check_code(
+        get_db(), access, code_form.code.data, current_app.config["SECRET_KEY"]
+    )
+    if verdict == "ok":
+        return redirect(lang_url("public.answer"))
+    if verdict == "spent":
+        session.pop("answer", None)
+        return render_error(429)
+    code_form.code.errors = [
+        _l("This code has expired. Send a new code.")
+        if verdict == "expired"
+        else _l("This is not the code we sent. Check the SMS and type it again.")
+    ]
+    return _render_answer(row, access, code_form=code_form, status=400)
+
+
+def _take_answer(row, access):
+    db = get_db()
+    form = AnswerForm()
+    valid = form.validate()
+    if _expired(form):
+        abort(400)
+    if not _allowed("draft", "PORTAL_DRAFT_RATE_LIMIT"):
+        return _too_many("PORTAL_DRAFT_RATE_LIMIT")
+    kinds = answers.asked(row)
+    refused, full = _store_documents(db, access.draft_id, kinds)
+    if full:
+        return _busy()
+    for kind, message in refused.items():
+        form.documents[kind].errors = [message]
+    have = drafts.documents(db, access.draft_id)
+    if valid and not refused and not have and not (form.reply.data or "").strip():
+        form.reply.errors = [_l("Choose a document or write a reply.")]
+        valid = False
+    if not valid or refused:
+        return _render_answer(row, access, form=form, status=400)
+    try:
+        answers.answer(db, access, form.reply.data or "")
+    except queue.LostRace:  # staff moved the case meanwhile: nothing was taken
+        session.pop("answer", None)
+        return redirect(lang_url("public.status"))
+    session.pop("answer", None)
+    session["receipt"] = drafts.new_receipt(db, "answer", row["id"])
+    return redirect(lang_url("public.answer_done"))
+
+
+@bp.get("/status/answered")
+def answer_done():
+    row = _receipt("answer")
+    if row is None:
+        return redirect(lang_url("public.status"))
+    return render_template("public/answered.html", row=row)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import identifiers
+from .choices import DOCUMENT_KIND
 from .clock import iso, now_utc
 from .db import Database, immediate
 from .events import Event, record
@@ -19,6 +20,8 @@ from .lifecycle import INITIAL_STATE, NEEDS_REASON, TRANSITIONS, Kind, Role, Sta
 from .migrations import ERASED_DETAIL
 from .notify import after_submit, after_transition
 from .uploads import StoredFile, document_row
+
+DOCUMENT_KINDS = tuple(code for code, _label in DOCUMENT_KIND)
 
 # ---------------------------------------------------------------- submit
 
@@ -218,6 +221,11 @@ def status_lookup(db: Database, reference: str, mobile: str | None) -> dict | No
     return get(db, submission_id) if same and submission_id is not None else None
 
 
+def decode_missing(row: Mapping[str, Any]) -> list[str]:
+    """The document kinds the current "more information needed" asks for."""
+    return json.loads(row.get("missing_documents") or "[]")
+
+
 def _decode(row: dict) -> dict:
     row = dict(row)
     row["data"] = json.loads(row["data"] or "{}")
@@ -251,17 +259,26 @@ def transition(
     at: dt.datetime | None = None,
     notify: Mapping[str, Any] | None = None,
     meeting_id: int | None = None,
+    missing: Sequence[str] = (),
 ) -> None:
     """Move a case: UPDATE … WHERE state IN (sources this role may move from) plus its event.
 
     `expected` is the state the person saw; if the case moved since, LostRace. The message
     the move causes (notify.ON_TRANSITION) goes into the outbox in the same transaction,
     addressed with `notify` (the settings; default: the running app's).
+
+    What the applicant reads is only ever the current ask: moving to needs_info sets the
+    message (`reason`) and the documents asked for (`missing`, kinds of DOCUMENT_KIND); any
+    other move clears both. The applicant's own move marks the case answered; staff's next
+    move clears the mark.
     """
     at, target = at or now_utc(), State(target)
     reason = (reason or "").strip()
     if target in NEEDS_REASON and not reason:
         raise ReasonRequired(target)
+    missing = list(dict.fromkeys(missing)) if target == State.NEEDS_INFO else []
+    if unknown := set(missing) - set(DOCUMENT_KINDS):
+        raise ValueError(f"not a document kind: {sorted(unknown)}")
     with immediate(db):
         row = db.execute(
             "SELECT kind, state FROM submissions WHERE id = ?", [submission_id]
@@ -276,13 +293,22 @@ def transition(
             raise InvalidTransition(f"{role} may not move {kind} to {target}")
         if expected is not None and current != State(expected):
             raise LostRace(submission_id)
-        message = reason if target == State.NEEDS_INFO else None
-        marks = ",".join("?" * len(sources))
+        asking = target == State.NEEDS_INFO
+        answered = iso(at) if Role(role) == Role.APPLICANT else None
         changed = db.execute(
             # Only placeholders are formatted into the SQL.
-            "UPDATE submissions SET state = ?, updated_at = ?, applicant_message = "  # noqa: S608
-            f"COALESCE(?, applicant_message) WHERE id = ? AND state IN ({marks})",
-            [str(target), iso(at), message, submission_id, *map(str, sources)],
+            "UPDATE submissions SET state = ?, updated_at = ?, applicant_message = ?, "  # noqa: S608
+            "missing_documents = ?, answered_at = ? "
+            f"WHERE id = ? AND state IN ({marks(sources)})",
+            [
+                str(target),
+                iso(at),
+                reason if asking else None,
+                json.dumps(missing) if asking and missing else None,
+                answered,
+                submission_id,
+                *map(str, sources),
+            ],
         ).rowcount
         if changed == 0:
             raise InvalidTransition(f"{role} may not move {kind} from {current} to {target}")
@@ -296,6 +322,7 @@ def transition(
                 str(target),
                 # A decision taken at a committee meeting carries the meeting.
                 ({"reason": reason} if reason else {})
+                | ({"missing": missing} if missing else {})
                 | ({} if meeting_id is None else {"meeting": meeting_id}),
             ),
             at,
@@ -379,7 +406,7 @@ def history(db: Database, submission_id: int) -> list[dict]:
 # (notes, messages, reasons) replaced by the erased marker (migration m003).
 
 # Events whose detail holds words staff typed (which may name the person).
-FREE_TEXT_ACTIONS = ("note", "message", "transition")
+FREE_TEXT_ACTIONS = ("note", "message", "transition", "applicant_reply")
 _CHUNK = 500  # ids per statement (well under SQLite's parameter limit)
 
 

@@ -33,12 +33,9 @@ CLOSED_REQUEST_STATES = (
     lifecycle.State.WITHDRAWN,
     lifecycle.State.DUPLICATE,
 )
-# Events whose detail holds words staff typed (which may name the person).
-FREE_TEXT_ACTIONS = ("note", "message", "transition")
 # An unreferenced upload younger than this may belong to a form being sent right now (the
 # public forms' own sweep, drafts.sweep(), uses a shorter age; both share drafts.stray_files).
 STRAY_MIN_AGE = dt.timedelta(days=1)
-_CHUNK = 500  # ids per statement (well under SQLite's parameter limit)
 
 
 # ---------------------------------------------------------------- the clock and the schedule

@@ -3,7 +3,7 @@
 from flask import current_app, g
 from flask_babel import gettext
 
-from . import case_view, choices, clock, identifiers, registry, words
+from . import answers, case_view, choices, clock, identifiers, registry, timeline, words
 from .i18n import DEFAULT
 from .lifecycle import (
     ACTION_LABELS,
@@ -109,6 +109,9 @@ def event_text(event: dict) -> str:
         "notification_sent": gettext("Message sent to the applicant"),
         "notification_failed": gettext("Message to the applicant not sent"),
         "notification_unknown": gettext("Message to the applicant: not known whether it went"),
+        "applicant_reply": gettext("The applicant answered online"),
+        "answer_code_sent": gettext("A code to answer online was sent to the applicant"),
+        "answer_code_spent": gettext("Too many wrong codes: the applicant must look up again"),
     }
     if action == "assignment":
         return gettext("Assigned to %(name)s", name=detail.get("to") or "—")
@@ -143,6 +146,9 @@ def init_app(app):
         days_since=days_since,
         local_time=clock.local_text,
         is_late=is_late,
+        next_words=timeline.next_words,
+        waiting_for_committee=timeline.waiting_for_committee,
+        asked_documents=answers.asked,
         states_of=lambda kind: STATES_OF[Kind(kind)],
         open_states=lambda kind: [str(s) for s in WAITING_STATES[Kind(kind)]],
         action_label=action_label,

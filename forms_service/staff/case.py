@@ -133,6 +133,7 @@ def transition(case_id):
             role=g.staff["role"],
             reason=form.reason.data,
             expected=form.expected.data or None,
+            missing=form.missing.data or (),
         )
     except queue.ReasonRequired:
         flash(_("Write the reason first."), "error")

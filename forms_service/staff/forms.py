@@ -5,10 +5,17 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField
 from wtforms.validators import ValidationError
 
-from .. import identifiers
+from .. import choices, identifiers
 from ..auth import MIN_PASSWORD
 from ..facts import facts
-from ..fields import ChoiceField, LongTextField, NumberTextField, Required, TextField
+from ..fields import (
+    ChoiceField,
+    LongTextField,
+    MultiCheckboxField,
+    NumberTextField,
+    Required,
+    TextField,
+)
 from ..forms import AssistanceRequestForm
 from ..lifecycle import ROLE_LABELS
 
@@ -89,6 +96,13 @@ class TransitionForm(FlaskForm):
         description=_l(
             "Required to reject, ask for information, close as duplicate or withdraw. "
             "When asking for information, the applicant reads this on the status page."
+        ),
+    )
+    missing = MultiCheckboxField(
+        _l("Documents the applicant should send"),
+        choices=choices.DOCUMENT_KIND,
+        description=_l(
+            "When asking for information: the applicant can upload these from the status page."
         ),
     )
 

@@ -43,6 +43,7 @@ def queue_filters(kind: Kind) -> listing.Filters:
         state=args.get("state", "") if args.get("state", "") in lifecycle.STATES_OF[kind] else "",
         assigned=args.get("assigned", "") if args.get("assigned") in ("me", "none") else "",
         overdue=args.get("overdue") == "1",
+        answered=args.get("answered") == "1",
         since=day("since"),
         until=day("until"),
         channel=args.get("channel", ""),
@@ -90,7 +91,7 @@ def _search_redirect(kind: Kind):
     auth.save_searches(get_db(), staff_session.token(), searches)
     keep = {
         k: form.get(k)
-        for k in ("state", "assigned", "overdue", "since", "until", "channel", "sort")
+        for k in ("state", "assigned", "overdue", "answered", "since", "until", "channel", "sort")
     }
     return redirect(lang_url("staff.queue", kind=kind, **{k: v for k, v in keep.items() if v}))
 

@@ -560,7 +560,9 @@ def test_a_link_with_something_else_fills_in_nothing(app):
 
 
 def test_no_view_sends_anything():
-    """The views write to the outbox (through queue); only the sender sends."""
+    """The views write to the outbox (through queue); only the sender sends. (The one
+    message sent inside a request is the one-time code the applicant asks for and waits for,
+    sent by answers.send_code: tests/forms/test_answers.py.)"""
     views = [ROOT / "forms_service" / "public.py", *(ROOT / "forms_service" / "staff").glob("*.py")]
     sending = re.compile(r"send_due|sms\.send\b|mail\.send\b|outbox\.deliver")
     found = [f"{p.name}: {m[0]}" for p in views for m in sending.finditer(p.read_text("utf-8"))]

@@ -213,6 +213,35 @@ def test_satisfaction_per_month_and_per_channel(seeded, db):
     }
 
 
+def test_survey_response_rate_per_month_of_service(app, seeded, db):
+    with app.test_request_context():
+        served_too = request(
+            db,
+            "2026-10-01T00:00",
+            ("verifying", "2026-10-02T00:00"),
+            ("committee", "2026-10-03T00:00"),
+            ("accepted", "2026-10-20T00:00"),
+            ("registered", "2026-10-21T00:00"),
+            ("served", "2026-11-30T21:30"),  # 1 December 00:30 in Riyadh: December's
+        )
+        # A survey naming the November request served; one naming no request; one naming
+        # a request that was never served.
+        for reference in (seeded["served"].reference, "", seeded["verifying"].reference):
+            queue.submit(
+                db,
+                kind=Kind.FEEDBACK,
+                lang="ar",
+                fields={"reference": reference, "channel": "website", "rating_overall": 5},
+                at=at("2026-11-20T09:00"),
+            )
+    months = {m["month"]: m for m in dashboard.stats(db, now=NOW)["responses"]}
+    assert months["2026-11"] == {"month": "2026-11", "served": 1, "surveys": 1, "rate": 100}
+    assert months["2026-10"] == {"month": "2026-10", "served": 0, "surveys": 0, "rate": None}
+    december = dashboard.stats(db, now=at("2026-12-02T09:00"))["responses"][-1]
+    assert december == {"month": "2026-12", "served": 1, "surveys": 0, "rate": 0}
+    assert served_too.reference != seeded["served"].reference
+
+
 def test_an_empty_database_gives_zeros_not_errors(app, db):
     result = dashboard.stats(db, now=NOW)
     assert result["overdue"] == {"count": 0, "days": 14, "oldest": []}

@@ -29,7 +29,7 @@ DESIGN = (
     """
     assistance received verifying officer
     assistance verifying needs_info officer
-    assistance needs_info verifying officer
+    assistance needs_info verifying officer,applicant
     assistance verifying social_research officer
     assistance verifying committee officer
     assistance social_research committee researcher
