@@ -4,8 +4,8 @@ Usage: python bench/staff_bench.py [N] [--db FILE] [--exports-only] [--rounds R]
 (or `make -C bench staff`).
 Side by side in the same run: the portal's queries against naive ones on the same data
 (name search with LIKE on the raw name; CSV with a bare csv.writer), so the figures have a
-baseline; the XLSX export through the app's writer (openpyxl) and through XlsxWriter
-(`export_writers.write_xlsx_xlsxwriter`), with the same cells. Exports run in child
+baseline; the XLSX export through the app's writer (XlsxWriter) and through openpyxl
+(`export_writers.write_xlsx_openpyxl`), with the same cells. Exports run in child
 processes so their peak memory (RSS) is their own.
 `--db FILE` keeps the seeded database (or reuses it), to measure again without seeding;
 `--before REV` runs the exports with that git revision's writers too (the figures before).
@@ -258,9 +258,9 @@ if fmt.startswith("before-"):  # the writers and the rows query of another revis
 app = create_app({{"PORTAL_DB": path, "SECRET_KEY": "bench", "PORTAL_SITE": {site!r}}})
 db = connect(path)
 filters = listing.Filters(kind=Kind.ASSISTANCE)
-if fmt == "xlsx-xlsxwriter":
+if fmt == "xlsx-openpyxl":
     from forms_service import export_writers
-    export.write_xlsx, fmt = export_writers.write_xlsx_xlsxwriter, "xlsx"
+    export.write_xlsx, fmt = export_writers.write_xlsx_openpyxl, "xlsx"
 began, cpu = time.perf_counter(), time.process_time()
 if fmt == "baseline-csv":
     import csv
@@ -289,8 +289,8 @@ EXPORTS = {
     "baseline-csv": "baseline: bare `csv.writer` of `SELECT *`",
     "floor-read": "floor: the two queries an export reads (rows, orphans), nothing written",
     "csv": "CSV (words in Arabic, neutralised, BOM)",
-    "xlsx": "XLSX, openpyxl write-only + lxml (the app's; orphans sheet)",
-    "xlsx-xlsxwriter": "XLSX, XlsxWriter `constant_memory` (same cells and sheets)",
+    "xlsx": "XLSX, XlsxWriter `constant_memory` (the app's; orphans sheet)",
+    "xlsx-openpyxl": "XLSX, openpyxl write-only + lxml (same cells and sheets)",
     "json": "JSON (orphans nested)",
 }
 BEFORE = {
@@ -304,7 +304,7 @@ BEFORE_FILES = ("forms_service/export_writers.py", "forms_service/listing.py")
 def order(before: str) -> list[str]:
     """The exports in running order: each "before" right after its own format, so that the
     two meet the same moment of a shared machine."""
-    after = {"csv": "before-csv", "xlsx-xlsxwriter": "before-xlsx", "json": "before-json"}
+    after = {"csv": "before-csv", "xlsx": "before-xlsx", "json": "before-json"}
     return [f for fmt in EXPORTS for f in (fmt, after.get(fmt) if before else None) if f]
 
 

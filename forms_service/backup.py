@@ -13,6 +13,7 @@ import os
 import sqlite3
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -46,8 +47,15 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
-def backup(db_path: str, uploads: str, target: str) -> dict:
-    """Write `target` (.tar.gz): the database (SQLite online backup API) and its documents."""
+def backup(
+    db_path: str,
+    uploads: str,
+    target: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Write `target` (.tar.gz): the database (SQLite online backup API) and its documents.
+
+    `progress(step, total)` hears of each file archived, in bytes (a terminal's bar)."""
     uploads_dir = Path(uploads)
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "portal.sqlite3"
@@ -72,15 +80,21 @@ def backup(db_path: str, uploads: str, target: str) -> dict:
             "counts": counts,
             "documents": {name: sha for name, sha in documents},
         }
+        paths = [uploads_dir / name for name, _sha in documents]
+        for path in paths:
+            if not path.exists():
+                raise BackupError(f"document {path.name} is missing from {uploads_dir}")
+        sizes = [copy.stat().st_size, *(path.stat().st_size for path in paths)]
+        tell = progress or (lambda step, total: None)
+        total = sum(sizes)
         partial = Path(f"{target}.partial")
         with open_private(partial) as out:
             with tarfile.open(fileobj=out, mode="w:gz") as archive:
                 archive.add(copy, "portal.sqlite3", filter=_private_member)
-                for name, _sha in documents:
-                    path = uploads_dir / name
-                    if not path.exists():
-                        raise BackupError(f"document {name} is missing from {uploads_dir}")
-                    archive.add(path, f"uploads/{name}", filter=_private_member)
+                tell(sizes[0], total)
+                for path, size in zip(paths, sizes[1:], strict=True):
+                    archive.add(path, f"uploads/{path.name}", filter=_private_member)
+                    tell(size, total)
                 _add_bytes(archive, "manifest.json", json.dumps(manifest, indent=1).encode())
             out.flush()
             os.fsync(out.fileno())

@@ -591,11 +591,9 @@ def _dated(cells: dict, sheet, column: int, value):
     return cell
 
 
-def write_xlsx(rows, orphans, kind, lang, fileobj) -> int:
-    """A workbook in `lang` (right-to-left for Arabic); for assistance, a sheet of orphans too.
-
-    openpyxl in write-only mode (with lxml): each row goes to a temporary file as it comes.
-    """
+def write_xlsx_openpyxl(rows, orphans, kind, lang, fileobj) -> int:
+    """`write_xlsx` through openpyxl in write-only mode (with lxml): the same sheets and
+    cells, measured against XlsxWriter (bench/README.md) and slower; kept for that."""
     kind, count = Kind(kind), 0
     with force_locale(lang):
         book = Workbook(write_only=True)
@@ -617,10 +615,9 @@ def write_xlsx(rows, orphans, kind, lang, fileobj) -> int:
 
 
 # ---------------------------------------------------------------- XLSX through XlsxWriter
-# The same cells and sheets through XlsxWriter in constant_memory mode: a quarter less time
-# than openpyxl on 70,000 requests (bench/README.md). Not the app's writer yet: XlsxWriter
-# writes a carriage return as _x000D_, which Excel and LibreOffice read back as the carriage
-# return but openpyxl does not, and tests/staff/test_export.py reads back with openpyxl.
+# The app's writer: XlsxWriter in constant_memory mode, a quarter less time than openpyxl on
+# 70,000 requests (bench/README.md). It writes a carriage return as _x000D_, which Excel and
+# LibreOffice read back as the carriage return (tests/staff/test_export_spreadsheet.py).
 # Text goes through write_string only (never write(), which would take "=…" for a formula).
 
 # Excel counts days from 1899-12-30 for every date from 1900-03-01 (before, its calendar has
@@ -684,9 +681,10 @@ def _write_row(sheet, row: int, cells, styles: _Styles) -> None:
             sheet.write_string(row, column, _xlsx_value(str(value)))
 
 
-def write_xlsx_xlsxwriter(rows, orphans, kind, lang, fileobj) -> int:
-    """`write_xlsx` through XlsxWriter in constant_memory mode (each row to a temporary file
-    as it comes): the same sheets and cells."""
+def write_xlsx(rows, orphans, kind, lang, fileobj) -> int:
+    """A workbook in `lang` (right-to-left for Arabic); for assistance, a sheet of orphans too.
+
+    XlsxWriter in constant_memory mode: each row goes to a temporary file as it comes."""
     kind = Kind(kind)
     with force_locale(lang):
         book = xlsxwriter.Workbook(fileobj, {"constant_memory": True})
@@ -805,3 +803,53 @@ def _batches(pairs: Iterator[tuple[dict, Any]]) -> Iterator[tuple[tuple, list]]:
         batch.append(pair)
     if batch:
         yield keys, batch
+
+
+# ---------------------------------------------------------------- small tables (an agenda)
+
+
+def _table_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return neutralise(value) if isinstance(value, str) else str(value)
+
+
+def _table_cell(value):
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    return value
+
+
+def table_csv(headers: list[str], rows: Iterable[list]) -> str:
+    """A small table as CSV for Excel: BOM, CRLF, text that could run as a formula quoted."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise(str(h)) for h in headers])
+    writer.writerows([_table_text(v) for v in row] for row in rows)
+    return "\ufeff" + buffer.getvalue()
+
+
+def table_xlsx(title: str, headers: list[str], rows: Iterable[list], lang: str, fileobj) -> int:
+    """A small table as one sheet (right-to-left for Arabic, header bold and frozen): text
+    quoted where it could run as a formula, real dates and times (naive: as people read
+    them), numbers as numbers. Returns the rows written."""
+    book = xlsxwriter.Workbook(fileobj, {"in_memory": True})
+    styles = _Styles(
+        book.add_format({"bold": True}),
+        book.add_format({"num_format": "yyyy-mm-dd"}),
+        book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+    )
+    columns = [Column(str(h), str(h), width=max(12, min(40, len(str(h)) + 4))) for h in headers]
+    sheet = _xlsxwriter_sheet(book, title, columns, lang, styles)
+    count = 0
+    for count, row in enumerate(rows, 1):
+        cells = [_table_cell(v) for v in row]
+        _write_row(sheet, count, cells, styles)
+    book.close()
+    return count

@@ -10,7 +10,7 @@ import click
 from .. import backup
 from .. import outbox as sender
 from ..config import from_environment
-from .common import app_and_db
+from .common import app_and_db, progress, say
 
 LOOP_SECONDS = 30
 log = logging.getLogger(__name__)
@@ -62,9 +62,10 @@ def outbox_send(loop):
 def backup_command(file):
     """Write a consistent backup (database and documents) while the service runs."""
     settings = from_environment()
-    manifest = backup.backup(settings["PORTAL_DB"], settings["PORTAL_UPLOADS"], file)
+    with progress("Backing up") as bar:
+        manifest = backup.backup(settings["PORTAL_DB"], settings["PORTAL_UPLOADS"], file, bar)
     counts = ", ".join(f"{k} {v}" for k, v in manifest["counts"].items())
-    click.echo(f"backup written to {file}: {counts}, {len(manifest['documents'])} documents")
+    say(f"backup written to {file}: {counts}, {len(manifest['documents'])} documents")
 
 
 @click.command("restore")

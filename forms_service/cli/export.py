@@ -1,6 +1,5 @@
 """`portal export`: the same exports as the back office, from the command line, recorded."""
 
-import sys
 from contextlib import ExitStack
 
 import click
@@ -9,9 +8,7 @@ from flask_babel import force_locale
 from .. import create_app, db, export, listing
 from ..files import open_private
 from ..lifecycle import STATES_OF, Kind
-from .common import operator
-
-LARGE = 1000  # rows from which writing to a file shows a progress bar
+from .common import operator, progress, say
 
 
 @click.command("export")
@@ -51,13 +48,12 @@ def export_command(kind, fmt, status, since, until, lang, output):
         if output is None:
             export.write_file(database, filters, fmt, lang, out, actor)
             return
-        progress = None
         total = export.count(database, filters)
-        if total >= LARGE:
-            bar = click.progressbar(length=total, label="Exporting", file=sys.stderr)
-            progress = stack.enter_context(bar).update
-        written = export.write_file(database, filters, fmt, lang, out, actor, progress)
-    click.echo(f"{written} rows → {output}", err=True)
+        bar = stack.enter_context(progress("Exporting"))
+        written = export.write_file(
+            database, filters, fmt, lang, out, actor, lambda n: bar(n, total)
+        )
+    say(f"{written} rows → {output}")
 
 
 def register(group: click.Group) -> None:

@@ -6,18 +6,17 @@ members and administrators run meetings; everyone reads the minutes. A write to 
 meeting is answered 409 with the reason, whatever it was.
 """
 
-import csv
 import datetime as dt
 import io
 
-from flask import Response, abort, flash, g, redirect, render_template
+from flask import Response, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from .. import clock, queue, registry, words
 from .. import meetings as data
 from ..db import get_db
-from ..export_writers import neutralise
+from ..export_writers import MIMETYPES, table_csv, table_xlsx
 from ..facts import facts
 from ..i18n import lang_url
 from .blueprint import bp
@@ -381,15 +380,8 @@ def meeting_pack(meeting_id):
 AGENDA_COLUMNS = ("full_name", "city", "family_size", "monthly_income", "support_type")
 
 
-@bp.get("/meeting/<int:meeting_id>/agenda.csv")
-def meeting_agenda_csv(meeting_id):
-    """The agenda as CSV for Excel (BOM, headers in the page's language, formulas
-    neutralised), recorded as an export."""
-    db = get_db()
-    found = _meeting_or_404(meeting_id)
-    items = data.agenda(db, meeting_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+def _agenda_table(items: list[dict]) -> tuple[list[str], list[list]]:
+    """The agenda's headers (in the page's language) and typed cells, one row a case."""
     headers = [
         _("Agenda item"),
         _("Reference"),
@@ -399,40 +391,48 @@ def meeting_agenda_csv(meeting_id):
         _("Decision"),
         _("Reason"),
     ]
-    writer.writerow([neutralise(h) for h in headers])
+    rows = []
     for number, item in enumerate(items, 1):
         record = {"full_name": item["full_name"], "data": item["data"]}
-        values = [
-            words.cell(FIELDS[key], FIELDS[key].value(record), g.lang) for key in AGENDA_COLUMNS
-        ]
-        writer.writerow(
+        rows.append(
             [
                 number,
                 words.reference_text(item["reference"]),
-                *(_csv_text(v) for v in values),
-                item["orphan_count"] if item["held"] else "",
-                clock.local_text(item["sent_at"]),
+                *(
+                    words.cell(FIELDS[key], FIELDS[key].value(record), g.lang)
+                    for key in AGENDA_COLUMNS
+                ),
+                item["orphan_count"] if item["held"] else None,
+                clock.local(item["sent_at"]) if item["sent_at"] else None,
                 decision_word(item["decision"]) if item["decision"] else "",
-                _csv_text(_reason_text(item)),
+                _reason_text(item),
             ]
         )
-    data.record_agenda_export(
-        db, meeting_id, fmt="csv", lang=g.lang, rows=len(items), actor=actor()
-    )
-    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8")
-    name = f"agenda-{found['held_on']}-{meeting_id}.csv"
+    return headers, rows
+
+
+@bp.get("/meeting/<int:meeting_id>/agenda.csv", endpoint="meeting_agenda_csv")
+@bp.get("/meeting/<int:meeting_id>/agenda.xlsx", endpoint="meeting_agenda_xlsx")
+def meeting_agenda(meeting_id):
+    """The agenda as CSV or XLSX for Excel (headers in the page's language, right-to-left in
+    Arabic, formulas neutralised), recorded as an export."""
+    db = get_db()
+    found = _meeting_or_404(meeting_id)
+    fmt = request.path.rpartition(".")[2]
+    items = data.agenda(db, meeting_id)
+    headers, rows = _agenda_table(items)
+    if fmt == "csv":
+        response = Response(table_csv(headers, rows), mimetype="text/csv; charset=utf-8")
+    else:
+        out = io.BytesIO()
+        table_xlsx(_("Agenda"), headers, rows, g.lang, out)
+        response = Response(out.getvalue(), mimetype=MIMETYPES["xlsx"])
+    data.record_agenda_export(db, meeting_id, fmt=fmt, lang=g.lang, rows=len(items), actor=actor())
+    name = f"agenda-{found['held_on']}-{meeting_id}.{fmt}"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-def _csv_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return neutralise(value) if isinstance(value, str) else str(value)
 
 
 def _reason_text(item: dict) -> str:

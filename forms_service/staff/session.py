@@ -52,6 +52,7 @@ ACCESS = {
             "meeting_close",
             "meeting_pack",
             "meeting_agenda_csv",
+            "meeting_agenda_xlsx",
             "meeting_correction",
         ),
         frozenset({"committee", "admin"}),

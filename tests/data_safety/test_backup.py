@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from forms_service import backup, lifecycle, queue
-from forms_service.cli import main
+from forms_service.cli import common, main
 from forms_service.db import connect
 from forms_service.uploads import StoredFile
 from tests.forms.helpers import submit_assistance
@@ -92,9 +92,16 @@ def test_backup_and_restore_commands(app, tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_UPLOADS", app.config["PORTAL_UPLOADS"])
     monkeypatch.setenv("PORTAL_SECRET_KEY", "test")
     runner = CliRunner()
+    # In cron (no terminal) a backup says nothing unless it fails.
+    result = runner.invoke(main, ["backup", str(tmp_path / "quiet.tar.gz")])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    # At a terminal: a progress bar, then what was written.
+    monkeypatch.setattr(common, "on_terminal", lambda: True)
     result = runner.invoke(main, ["backup", str(tmp_path / "b.tar.gz")])
     assert result.exit_code == 0, result.output
-    assert "submissions 1" in result.output and "3 documents" in result.output
+    assert "Backing up" in result.stderr
+    assert "submissions 1" in result.stderr and "3 documents" in result.stderr
     monkeypatch.setenv("PORTAL_DB", str(tmp_path / "new" / "portal.sqlite3"))
     monkeypatch.setenv("PORTAL_UPLOADS", str(tmp_path / "new" / "uploads"))
     result = runner.invoke(main, ["restore", str(tmp_path / "b.tar.gz")])

@@ -27,7 +27,9 @@ ALLOWED_GET = {
     "index": 302,
     "document": 404,
     # The sample meeting does not exist.
-    **dict.fromkeys(("meeting", "meeting_pack", "meeting_agenda_csv", "minutes"), 404),
+    **dict.fromkeys(
+        ("meeting", "meeting_pack", "meeting_agenda_csv", "meeting_agenda_xlsx", "minutes"), 404
+    ),
 }
 
 

@@ -91,12 +91,12 @@ def exported(site_dir, tmp_path):
             export.write_file(database, filters, fmt, "ar", out, "t")
             files[fmt] = tmp_path / f"export.{fmt}"
             files[fmt].write_bytes(out.getvalue())
-        files["xlsxwriter"] = tmp_path / "xlsxwriter" / "export.xlsx"
-        files["xlsxwriter"].parent.mkdir()
-        with files["xlsxwriter"].open("wb") as out:
+        files["openpyxl"] = tmp_path / "openpyxl" / "export.xlsx"
+        files["openpyxl"].parent.mkdir()
+        with files["openpyxl"].open("wb") as out:
             rows = listing.rows_for_export(database, filters)
             orphans = export.orphans_for_export(database, filters)
-            export_writers.write_xlsx_xlsxwriter(rows, orphans, Kind.ASSISTANCE, "ar", out)
+            export_writers.write_xlsx_openpyxl(rows, orphans, Kind.ASSISTANCE, "ar", out)
     database.close()
     return files
 
@@ -168,7 +168,7 @@ def is_bold(document, style_name: str) -> bool:
 
 
 @needs_calc
-@pytest.mark.parametrize("writer", ["xlsx", "xlsxwriter"])
+@pytest.mark.parametrize("writer", ["xlsx", "openpyxl"])
 def test_calc_reads_the_workbook_right_to_left_with_dates_and_inert_formulas(
     exported, tmp_path, writer
 ):

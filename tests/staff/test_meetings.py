@@ -8,6 +8,7 @@ import io
 import re
 import sqlite3
 
+import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 from sqlite_utils import Database
@@ -132,6 +133,7 @@ MEETING_VIEWS = {
     "meeting_close",
     "meeting_pack",
     "meeting_agenda_csv",
+    "meeting_agenda_xlsx",
     "minutes",
     "meeting_correction",
 }
@@ -709,6 +711,41 @@ def test_the_agenda_as_csv_opens_in_excel(app, signed_in, staff_db):
         "SELECT detail FROM events WHERE action = 'export' ORDER BY id DESC"
     ).fetchone()[0]
     assert '"meeting_agenda"' in exported and '"rows": 2' in exported
+
+
+def test_the_agenda_as_xlsx_right_to_left_with_real_times_and_inert_formulas(
+    app, signed_in, staff_db
+):
+    cases = [
+        with_committee(app, staff_db, name='=HYPERLINK("x")', sent="2026-11-01T09:00"),
+        with_committee(app, staff_db, sent="2026-11-02T21:30", family_size=5),
+    ]
+    meeting_id = open_meeting(staff_db, *cases)
+    meetings.decide(
+        staff_db, meeting_id, cases[1], "rejected", reason="+سبب", actor="c", role="admin"
+    )
+    response = signed_in("committee").get(f"/staff/meeting/{meeting_id}/agenda.xlsx")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert response.headers["Content-Disposition"].endswith('.xlsx"')
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    sheet = book.worksheets[0]
+    assert sheet.title == "جدول الأعمال"
+    assert sheet.sheet_view.rightToLeft
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0][:3] == ["البند", "الرقم المرجعي", "الاسم الكامل"]
+    assert rows[1][2] == '\'=HYPERLINK("x")'  # text, never a formula
+    assert rows[1][0] == 1 and rows[2][4] == 5
+    # 21:30 UTC on 2 November is 00:30 on the 3rd in Riyadh: a real date and time.
+    sent = rows[2][len(rows[0]) - 3]
+    assert sent == dt.datetime(2026, 11, 3, 0, 30)
+    assert rows[2][-1] == "'+سبب"
+    exported = staff_db.execute(
+        "SELECT detail FROM events WHERE action = 'export' ORDER BY id DESC"
+    ).fetchone()[0]
+    assert '"format": "xlsx"' in exported and '"rows": 2' in exported
 
 
 # ---------------------------------------------------------------- the dashboard
