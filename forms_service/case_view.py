@@ -2,11 +2,13 @@
 both ways. Used by the case page and the committee's sheet."""
 
 import datetime as dt
+import re
 
 import wtforms
 from flask import g
+from flask_babel import format_date, gettext
 
-from . import records, registry, words
+from . import clock, records, registry, words
 from .i18n import DEFAULT, long_date
 
 
@@ -58,3 +60,40 @@ def age(value: object, today: dt.date | None = None) -> int | None:
         return None
     today = today or dt.date.today()
     return today.year - day.year - ((today.month, today.day) < (day.month, day.day))
+
+
+def actor_name(actor: str) -> str:
+    """Who did something, as staff read it: a user name, or the applicant in words."""
+    return gettext("The applicant") if actor == "applicant" else actor
+
+
+def agreed(text: str | None, version: str | None, at: str | None, lang: str | None) -> str:
+    """How an attestation or consent was given, in words: when (Riyadh time), how, in which
+    language, and which wording (its date, or the privacy notice's version)."""
+    if not text:
+        return ""
+    when = clock.local_text(at) if at else "—"
+    language = gettext("Arabic") if lang == "ar" else gettext("English")
+    version = version or ""
+    dated = re.search(r"([0-9]{4}-[0-9]{2}-[0-9]{2})$", version)
+    # The wording's date, Gregorian only: a version, not a day in anyone's life.
+    wording = format_date(dt.date.fromisoformat(dated.group(1)), "d MMMM y") if dated else version
+    if version.startswith("privacy-"):
+        return gettext(
+            "Agreed on %(when)s, in %(language)s, to the privacy notice version %(version)s.",
+            when=when,
+            language=language,
+            version=version.removeprefix("privacy-"),
+        )
+    if "on-paper" in version:
+        return gettext(
+            "Signed on paper; entered by staff on %(when)s (wording of %(wording)s).",
+            when=when,
+            wording=wording,
+        )
+    return gettext(
+        "Confirmed online on %(when)s, in %(language)s (wording of %(wording)s).",
+        when=when,
+        language=language,
+        wording=wording,
+    )

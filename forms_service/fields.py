@@ -60,9 +60,20 @@ class NumberTextField(StringField):
         }
         super().__init__(label, validators, render_kw=render_kw, **kwargs)
 
+    raw: str | None = None
+
     def process_formdata(self, valuelist):
         self.raw = first_text(valuelist)
         self.data = identifiers.clean_number(self.raw)
+
+    def _value(self):
+        """What the person typed when it is wrong ("a few" stays "a few"); a mobile as people
+        write it (051 234 5678), not as it is stored (+966512345678)."""
+        if self.errors and self.raw is not None:
+            return self.raw
+        if isinstance(self.data, str) and self.data.startswith("+9665"):
+            return identifiers.display_mobile(self.data)
+        return super()._value()
 
 
 class IntegerTextField(NumberTextField):
@@ -74,11 +85,18 @@ class IntegerTextField(NumberTextField):
         if self.data in ("", None):
             return
         if not re.fullmatch(r"[0-9]{1,10}", str(self.data)):
-            raise StopValidation(_l("Enter a whole number, like 3."))
+            raise StopValidation(
+                _l("Enter a whole number in “%(field)s”, like 3.", field=self.label.text)
+            )
         value = int(self.data)
         if not self.minimum <= value <= self.maximum:
             raise StopValidation(
-                _l("Enter a number from %(min)d to %(max)d.", min=self.minimum, max=self.maximum)
+                _l(
+                    "Enter a number from %(min)d to %(max)d in “%(field)s”.",
+                    min=self.minimum,
+                    max=self.maximum,
+                    field=self.label.text,
+                )
             )
         self.data = value
 
@@ -105,7 +123,9 @@ class DateTextField(StringField):
         except ValueError:
             self.data = None
         if self.data is None:
-            raise StopValidation(_l("Enter a real date, like 2015-03-27."))
+            raise StopValidation(
+                _l("Enter a real date in “%(field)s”, like 2015-03-27.", field=self.label.text)
+            )
 
 
 class ChoiceField(RadioField):
@@ -113,7 +133,9 @@ class ChoiceField(RadioField):
 
     def pre_validate(self, form):
         if self.data not in (None, "") and self.data not in {code for code, _ in self.choices}:
-            raise StopValidation(_l("Choose from the options given."))
+            raise StopValidation(
+                _l("Choose from the options given for “%(field)s”.", field=self.label.text)
+            )
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -123,7 +145,9 @@ class MultiCheckboxField(SelectMultipleField):
     def pre_validate(self, form):
         chosen = set(self.data or [])
         if not chosen <= {code for code, _ in self.choices}:
-            raise StopValidation(_l("Choose from the options given."))
+            raise StopValidation(
+                _l("Choose from the options given for “%(field)s”.", field=self.label.text)
+            )
 
 
 # ---------------------------------------------------------------- validators

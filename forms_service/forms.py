@@ -330,7 +330,9 @@ class VolunteerForm(PublicForm):
 
 def _rating(label):
     return ChoiceField(
-        label, [Required(_l("Choose a rating from 1 to 5."))], choices=choices.RATING
+        label,
+        [Required(_l("Choose a rating from 1 to 5 for “%(question)s”.", question=label))],
+        choices=choices.RATING,
     )
 
 

@@ -10,11 +10,12 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     send_file,
 )
 from flask_babel import gettext as _
 
-from .. import auth, lifecycle, listing, outbox, queue
+from .. import auth, case_view, lifecycle, listing, outbox, queue
 from ..db import get_db
 from ..i18n import lang_url
 from ..lifecycle import Kind
@@ -56,6 +57,9 @@ def case(case_id):
         message_form=MessageForm(),
         assign_form=_assign_form(row),
         staff_users=[u["username"] for u in auth.users(db) if u["active"]],
+        all_history=request.args.get("history") == "all",
+        actor_name=case_view.actor_name,
+        agreed=case_view.agreed,
     )
 
 
@@ -118,12 +122,22 @@ def _back(case_id):
     return redirect(lang_url("staff.case", case_id=case_id))
 
 
+# Decisions a second look protects: a click cannot accept or reject by mistake.
+CONFIRM = frozenset({lifecycle.State.ACCEPTED, lifecycle.State.REJECTED})
+
+
 @bp.post("/case/<int:case_id>/transition")
 def transition(case_id):
-    _case_or_404(case_id)
+    row = _case_or_404(case_id)
     form = TransitionForm()
     if not form.validate():
         abort(400)
+    target = form.target.data
+    needs_confirming = target in CONFIRM and form.confirmed.data != "1"
+    if needs_confirming and not (target in lifecycle.NEEDS_REASON and not form.reason.data.strip()):
+        if not lifecycle.may(g.staff["role"], row["kind"], row["state"], target):
+            abort(403)
+        return render_template("staff/confirm_move.html", row=row, form=form, target=target)
     try:
         queue.transition(
             get_db(),

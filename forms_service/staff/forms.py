@@ -90,6 +90,7 @@ class PasswordForm(FlaskForm):
 class TransitionForm(FlaskForm):
     target = HiddenField()
     expected = HiddenField()
+    confirmed = HiddenField()  # "1" once a decision was confirmed on its own page
     reason = LongTextField(
         _l("Reason"),
         max_length=2000,

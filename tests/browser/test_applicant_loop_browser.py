@@ -94,6 +94,9 @@ def staff_page(browser, base, username, lang):
 def move(page, target):
     with page.expect_navigation():
         page.click(f"form[action$='/transition'] button[value={target}]")
+    if target in ("accepted", "rejected"):  # a decision is confirmed on its own page
+        with page.expect_navigation():
+            page.click(".confirm-move button[type=submit]")
     assert page.locator(".notice--success").count() == 1, page.inner_text("main")[:500]
 
 

@@ -101,6 +101,9 @@ def test_a_request_from_received_to_served_in_arabic(
         if reason:
             page.fill("#reason", reason)
         page.click(f"button[name=target][value={target}]")
+        if target in ("accepted", "rejected"):  # confirmed on a page of its own
+            page.wait_for_selector("input[name=confirmed]", state="attached")
+            page.click(".confirm-move button[type=submit]")
         page.wait_for_selector(".notice--success")
 
     move(officer, "verifying")

@@ -195,15 +195,18 @@ def test_full_life_of_a_request_with_the_applicant_watching(app, staff_db, signe
     def move(client, target, reason=""):
         url = f"/staff/case/{case_id}"
         state = queue.get(staff_db, case_id)["state"]
-        response = client.post(
-            f"{url}/transition",
-            data={
-                "csrf_token": csrf_of(client, url),
-                "target": target,
-                "expected": state,
-                "reason": reason,
-            },
-        )
+        data = {
+            "csrf_token": csrf_of(client, url),
+            "target": target,
+            "expected": state,
+            "reason": reason,
+        }
+        response = client.post(f"{url}/transition", data=data)
+        if target in ("accepted", "rejected"):  # a decision is confirmed on its own page
+            assert response.status_code == 200
+            assert queue.get(staff_db, case_id)["state"] == state  # not yet
+            assert 'name="confirmed" value="1"' in response.get_data(as_text=True)
+            response = client.post(f"{url}/transition", data={**data, "confirmed": "1"})
         assert response.status_code == 302
         assert queue.get(staff_db, case_id)["state"] == target
 

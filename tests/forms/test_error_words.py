@@ -1,0 +1,69 @@
+"""Errors that say which field, a summary heading that agrees in number, and what was typed
+shown back as the person wrote it."""
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.forms.helpers import (
+    assistance_data,
+    documents,
+    errors_in,
+    feedback_data,
+    get_form,
+)
+
+
+def post(client, url, data, files=None):
+    fields = get_form(client, url)
+    payload = {**fields, **data, **(files or {})}
+    return client.post(url, data=payload, content_type="multipart/form-data")
+
+
+def soup_of(response):
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "Error: Choose a rating from 1 to 5 for “Speed of service”."),
+        ("ar", "خطأ: اختر تقييمًا من 1 إلى 5 لـ«سرعة إنجاز الخدمة»."),
+    ],
+)
+def test_a_missing_rating_says_which_one(client, lang, expected):
+    url = ("/en" if lang == "en" else "") + "/forms/feedback/"
+    response = post(client, url, feedback_data(rating_speed=None))
+    assert errors_in(response) == [expected]
+
+
+def test_a_word_in_a_number_field_names_the_field_and_is_kept_as_typed(client):
+    response = post(
+        client, "/en/forms/assistance/", assistance_data(family_size="a few"), documents()
+    )
+    assert errors_in(response) == [
+        "Error: Enter a whole number in “Number of people in the family”, like 3."
+    ]
+    assert soup_of(response).select_one("#family_size")["value"] == "a few"
+
+
+@pytest.mark.parametrize(
+    ("lang", "one", "several"),
+    [("en", "There is a problem", "There are problems"), ("ar", "يوجد خطأ", "توجد أخطاء")],
+)
+def test_the_summary_heading_agrees_in_number(client, lang, one, several):
+    url = ("/en" if lang == "en" else "") + "/forms/feedback/"
+    single = post(client, url, feedback_data(rating_speed=None))
+    assert soup_of(single).select_one("#error-summary-title").get_text(strip=True) == one
+    three = post(
+        client, url, feedback_data(rating_speed=None, rating_clarity=None, rating_overall=None)
+    )
+    assert soup_of(three).select_one("#error-summary-title").get_text(strip=True) == several
+    if lang == "ar":  # two: Arabic's dual
+        two = post(client, url, feedback_data(rating_speed=None, rating_clarity=None))
+        assert soup_of(two).select_one("#error-summary-title").get_text(strip=True) == "يوجد خطآن"
+
+
+def test_a_mobile_comes_back_as_the_person_writes_it(client):
+    response = post(client, "/en/forms/assistance/", assistance_data(description=""), documents())
+    assert response.status_code == 200
+    assert soup_of(response).select_one("#mobile")["value"] == "051 234 5678"

@@ -1,0 +1,98 @@
+"""The case page as staff read it: a decision confirmed before it is made, the history
+without the views unless asked, the attestation in words, Arabic words on the Arabic page."""
+
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+
+from forms_service import clock, queue
+from forms_service.facts import facts
+from tests.forms.helpers import reference_on, submit_assistance
+from tests.staff.conftest import csrf_of
+from tests.staff.test_queue_pages import seed
+
+
+def with_committee(app, db) -> int:
+    case_id = seed(app, db, "فاطمة محمد أحمد").submission_id
+    for target in ("verifying", "committee"):
+        queue.transition(db, case_id, target, actor="officer", role="officer")
+    return case_id
+
+
+def post_move(client, case_id, target, reason="", **extra):
+    url = f"/staff/case/{case_id}"
+    data = {"csrf_token": csrf_of(client, url), "target": target, "reason": reason, **extra}
+    return client.post(f"{url}/transition", data=data)
+
+
+@pytest.mark.parametrize(("target", "reason"), [("accepted", ""), ("rejected", "الدخل أعلى")])
+def test_a_decision_is_confirmed_on_its_own_page_first(app, staff_db, signed_in, target, reason):
+    case_id = with_committee(app, staff_db)
+    client = signed_in("committee")
+    first = post_move(client, case_id, target, reason, expected="committee")
+    assert first.status_code == 200
+    assert queue.get(staff_db, case_id)["state"] == "committee"
+    soup = BeautifulSoup(first.get_data(as_text=True), "html.parser")
+    hidden = {
+        i["name"]: i.get("value", "") for i in soup.select(".confirm-move input[type=hidden]")
+    }
+    assert hidden["target"] == target and hidden["confirmed"] == "1"
+    assert hidden["reason"] == reason and hidden["expected"] == "committee"
+    confirmed = client.post(f"/staff/case/{case_id}/transition", data=hidden)
+    assert confirmed.status_code == 302
+    assert queue.get(staff_db, case_id)["state"] == target
+
+
+def test_a_rejection_without_a_reason_asks_for_it_before_any_confirmation(app, staff_db, signed_in):
+    case_id = with_committee(app, staff_db)
+    response = post_move(signed_in("committee"), case_id, "rejected", expected="committee")
+    assert response.status_code == 302  # back to the case, with "Write the reason first."
+    assert queue.get(staff_db, case_id)["state"] == "committee"
+
+
+def test_a_role_that_may_not_decide_gets_no_confirmation_page(app, staff_db, signed_in):
+    case_id = with_committee(app, staff_db)
+    officer = signed_in("officer")
+    assert post_move(officer, case_id, "accepted").status_code == 403
+    assert post_move(officer, case_id, "accepted", confirmed="1").status_code == 403
+    assert queue.get(staff_db, case_id)["state"] == "committee"
+
+
+def test_the_history_hides_the_views_unless_asked(app, staff_db, signed_in):
+    case_id = seed(app, staff_db, "فاطمة محمد أحمد").submission_id
+    client = signed_in("officer")
+    for _ in range(3):
+        client.get(f"/staff/case/{case_id}")
+    queue.add_note(staff_db, case_id, "ملاحظة مهمة", actor="officer")
+    soup = BeautifulSoup(client.get(f"/staff/case/{case_id}").get_data(as_text=True), "html.parser")
+    lines = [li.get_text(" ", strip=True) for li in soup.select("ol.timeline li")]
+    assert not [line for line in lines if "اطلع على الطلب" in line or "Viewed" in line]
+    assert any("ملاحظة مهمة" in line for line in lines)
+    link = soup.select_one(".history-filter a")
+    assert "history=all" in link["href"] and "(4)" in link.get_text()
+    everything = client.get(f"/staff/case/{case_id}?history=all").get_data(as_text=True)
+    all_lines = BeautifulSoup(everything, "html.parser").select("ol.timeline li")
+    assert len(all_lines) == len(lines) + 5  # four views before, and this one
+
+
+def test_the_attestation_in_words_and_the_arabic_page_in_arabic(app, staff_db, signed_in):
+    page = submit_assistance(app.test_client(), "ar")
+    reference = reference_on(page).replace("-", "")
+    case_id = queue.by_reference(staff_db, reference)["id"]
+    queue.transition(staff_db, case_id, "verifying", actor="officer", role="officer")
+    queue.transition(
+        staff_db, case_id, "needs_info", actor="officer", role="officer", reason="أرسلي العقد"
+    )
+    html = signed_in("officer").get(f"/staff/case/{case_id}").get_data(as_text=True)
+    soup = BeautifulSoup(html, "html.parser")
+    how = [span.get_text(" ", strip=True) for span in soup.select(".attest__how")]
+    row = queue.get(staff_db, case_id)
+    when = clock.local_text(row["attestation_at"])
+    assert how[0] == f"أكّده إلكترونيًا في {when} باللغة العربية (صيغة 25 نوفمبر 2026)."
+    version = facts()["privacy_notice"]["version"]
+    assert how[1] == f"وافق في {when} باللغة العربية على إشعار الخصوصية، الإصدار {version}."
+    assert "attestation-" not in soup.get_text() and "privacy-" not in soup.get_text()
+    main = soup.select_one(".case").get_text(" ", strip=True)
+    assert not re.search(r"\bKB\b", main)
+    assert not re.search(r"\bapplicant\b", main)
