@@ -66,6 +66,8 @@ DOCUMENT_KIND = [
     ("lease", _l("Lease contract")),
 ]
 REQUIRED_DOCUMENTS = ("id_card", "death_certificate", "family_record")
+# Asked only when its label's condition holds ("if you rent"): no "(optional)" mark beside it.
+CONDITIONAL_DOCUMENTS = ("lease",)
 EDUCATION = [
     ("below_secondary", _l("Below secondary")),
     ("secondary", _l("Secondary")),

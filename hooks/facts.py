@@ -46,6 +46,8 @@ def on_post_page(output, page, config):
     output = re.sub(
         r'<html lang="([a-z-]+)"', rf'<html lang="\1" dir="{direction}"', output, count=1
     )
+    # The headings' permalink sign (¶) is not text to index or to show in search results.
+    output = output.replace('class="headerlink"', 'class="headerlink" data-pagefind-ignore')
     # Material's script fetches sitemap.xml beside every <link rel=alternate> (404s in the
     # console); the header's language link carries hreflang instead.
     return ALTERNATE_LINK.sub("", output)
