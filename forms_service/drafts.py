@@ -54,6 +54,28 @@ def load(db: Database, draft_id: str | None) -> list | None:
     return [tuple(pair) for pair in json.loads(row[0])]
 
 
+def saved_at(db: Database, draft_id: str | None) -> str | None:
+    """When the draft was last saved (stored UTC), or None when there is none."""
+    if not draft_id:
+        return None
+    row = db.execute("SELECT updated_at FROM drafts WHERE id = ?", [draft_id]).fetchone()
+    return row[0] if row else None
+
+
+def discard(db: Database, draft_id: str) -> list[str]:
+    """Forget a draft now (the person chose to start again); return its files to remove."""
+    with immediate(db):
+        files = [
+            r[0]
+            for r in db.execute(
+                "SELECT stored_name FROM documents WHERE draft_id = ?", [draft_id]
+            ).fetchall()
+        ]
+        db.execute("DELETE FROM documents WHERE draft_id = ?", [draft_id])
+        db.execute("DELETE FROM drafts WHERE id = ?", [draft_id])
+    return files
+
+
 def save(db: Database, draft_id: str, lang: str, pairs: list) -> None:
     moment = iso(now_utc())
     with immediate(db):

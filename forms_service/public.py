@@ -209,7 +209,7 @@ def _store_documents(db, draft_id: str, kinds: list[str] | None = None) -> tuple
     return refused, False
 
 
-def _render_assistance(form, draft_id, expired=False, status=200):
+def _render_assistance(form, draft_id, expired=False, status=200, kept_since=None):
     return (
         render_template(
             "public/assistance.html",
@@ -217,6 +217,8 @@ def _render_assistance(form, draft_id, expired=False, status=200):
             documents=drafts.documents(get_db(), draft_id),
             expired=expired,
             max_orphans=MAX_ORPHANS,
+            kept_since=kept_since,
+            kept_hours=int(drafts.MAX_AGE.total_seconds() // 3600),
         ),
         status,
     )
@@ -230,7 +232,9 @@ def assistance():
         form = AssistanceRequestForm(formdata=MultiDict(saved) if saved else None)
         if not draft_id:  # named now: a replayed copy of this cookie keeps one draft
             session["draft"] = drafts.new_id()
-        return _render_assistance(form, draft_id)
+        # Answers kept from an earlier visit are said to be kept, for how long, and can go.
+        kept = drafts.saved_at(get_db(), draft_id) if saved is not None else None
+        return _render_assistance(form, draft_id, kept_since=kept)
     form = AssistanceRequestForm()
     valid = form.validate()
     if form.is_bot:
@@ -241,7 +245,12 @@ def assistance():
         return _too_many("PORTAL_DRAFT_RATE_LIMIT")
     if not draft_id:
         draft_id = session["draft"] = drafts.new_id()
-    return _assistance_step(form, valid, draft_id, request.form.get("action", "continue"))
+    action = request.form.get("action", "continue")
+    if action == "start-again":
+        drafts.remove_files(_uploads(), drafts.discard(get_db(), draft_id))
+        session["draft"] = drafts.new_id()
+        return redirect(lang_url("public.assistance"))
+    return _assistance_step(form, valid, draft_id, action)
 
 
 def _assistance_step(form, valid: bool, draft_id: str, action: str):
@@ -257,6 +266,9 @@ def _assistance_step(form, valid: bool, draft_id: str, action: str):
         form = AssistanceRequestForm(formdata=MultiDict(typed))
         if action == "add" and len(form.orphans.entries) < MAX_ORPHANS:
             form.orphans.append_entry()
+            # The page opens at the new child, its first field ready to type in.
+            first = form.orphans.entries[-1].form.name
+            first.render_kw = {**(first.render_kw or {}), "autofocus": True}
         return _render_assistance(form, draft_id)
     have = drafts.documents(db, draft_id)
     for kind in choices.REQUIRED_DOCUMENTS:

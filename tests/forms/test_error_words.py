@@ -67,3 +67,44 @@ def test_a_mobile_comes_back_as_the_person_writes_it(client):
     response = post(client, "/en/forms/assistance/", assistance_data(description=""), documents())
     assert response.status_code == 200
     assert soup_of(response).select_one("#mobile")["value"] == "051 234 5678"
+
+
+# ---------------------------------------------------------------- the support request's draft
+
+
+def test_answers_kept_from_an_earlier_visit_are_announced_and_can_go(app, client):
+    url = "/en/forms/assistance/"
+    response = post(client, url, assistance_data(description=""), documents())
+    assert response.status_code == 200  # saved as a draft, with its error
+    later = soup_of(client.get(url))
+    notice = later.select_one(".notice--info")
+    assert "We kept what you typed" in notice.get_text()
+    assert "24 hours" in notice.get_text()
+    assert later.select_one("#full_name")["value"] == "فاطمة محمد أحمد الزهراني"
+    assert len(later.select(".uploaded")) == 3
+    token = notice.select_one("input[name=csrf_token]")["value"]
+    gone = client.post(url, data={"csrf_token": token, "action": "start-again"})
+    assert gone.status_code == 302
+    fresh = soup_of(client.get(url))
+    assert fresh.select_one(".notice--info") is None
+    assert not fresh.select_one("#full_name").get("value")
+    assert not fresh.select(".uploaded")
+
+
+def test_a_new_visit_says_nothing_about_kept_answers(client):
+    assert soup_of(client.get("/forms/assistance/")).select_one(".notice--info") is None
+
+
+def test_adding_a_child_opens_at_the_new_child(client):
+    response = post(client, "/forms/assistance/", assistance_data(action="add"), documents())
+    soup = soup_of(response)
+    focused = soup.select("[autofocus]")
+    assert [f.get("id") for f in focused] == ["orphans-2-name"]
+
+
+def test_an_uploaded_file_is_offered_for_replacing_not_as_no_file(client):
+    post(client, "/forms/assistance/", assistance_data(description=""), documents())
+    soup = soup_of(client.get("/forms/assistance/"))
+    replace = soup.select_one("#documents-id_card").find_parent("details")
+    assert replace is not None and replace.select_one("summary")
+    assert soup.select_one("#documents-lease").find_parent("details") is None
