@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from . import identifiers
 from .clock import iso, now_utc
 from .config import ANSWER_DAYS
-from .lifecycle import WAITING_STATES, Kind
+from .lifecycle import OPEN_STATES, WAITING_STATES, Kind
 
 PAGE_SIZE = 50
 
@@ -123,6 +123,18 @@ def counts(db, filters: Filters, now: dt.datetime | None = None) -> dict[str, in
     clause, params = where(filters, with_state=False, now=now)
     sql = f"SELECT s.state, count(*) FROM submissions s WHERE {clause} GROUP BY s.state"  # noqa: S608
     return dict(db.execute(sql, params).fetchall())
+
+
+def open_counts(db) -> dict[str, int]:
+    """Open requests of each kind (lifecycle.OPEN_STATES), in one grouped query: the counts
+    beside the queues in the staff menu. A kind with none is 0."""
+    clauses, params = [], []
+    for kind, states in OPEN_STATES.items():
+        clauses.append(f"(s.kind = ? AND s.state IN ({','.join('?' * len(states))}))")
+        params.extend([str(kind), *map(str, states)])
+    sql = f"SELECT s.kind, count(*) FROM submissions s WHERE {' OR '.join(clauses)} GROUP BY s.kind"  # noqa: S608 - built from constants
+    found = dict(db.execute(sql, params).fetchall())
+    return {str(kind): found.get(str(kind), 0) for kind in Kind}
 
 
 def rows_for_export(db, filters: Filters):

@@ -3,7 +3,9 @@
 from flask import current_app, g
 from flask_babel import gettext
 
-from . import answers, case_view, choices, clock, identifiers, registry, timeline, words
+from . import answers, case_view, choices, clock, identifiers, listing, registry, timeline, words
+from .db import get_db
+from .facts import facts
 from .i18n import DEFAULT
 from .lifecycle import (
     ACTION_LABELS,
@@ -157,4 +159,7 @@ def init_app(app):
         format_reference=identifiers.format_reference,
         display_mobile=identifiers.display_mobile,
         mask_national_id=identifiers.mask_national_id,
+        # The back office's own layout (templates/staff/layout.html): its name and menu counts.
+        association_name=lambda: facts()["name"][g.get("lang", DEFAULT)],
+        open_counts=lambda: listing.open_counts(get_db()),
     )

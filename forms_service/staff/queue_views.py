@@ -26,6 +26,11 @@ from .session import actor
 
 @bp.get("/")
 def index():
+    """Where the back office opens: a committee member on the requests waiting for the
+    committee, everyone else on the support requests."""
+    if g.staff["role"] == lifecycle.Role.COMMITTEE:
+        state = str(lifecycle.State.COMMITTEE)
+        return redirect(lang_url("staff.queue", kind="assistance", state=state))
     return redirect(lang_url("staff.queue", kind="assistance"))
 
 

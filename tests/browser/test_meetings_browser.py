@@ -59,7 +59,7 @@ def sign_in(browser, base, username, prefix):
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button.md-button--primary")
-    page.wait_for_url(re.compile(r"/staff/(assistance/)?$"))
+    page.wait_for_url(re.compile(r"/staff/(assistance/)?(\?state=committee)?$"))
     return page
 
 

@@ -44,7 +44,7 @@ def sign_in(browser, base, username, prefix="", database=None):
         page.wait_for_url(re.compile(r"/staff/login/code$"))
         page.fill("#code", pyotp.TOTP(SECRET).now())
         page.click("button.md-button--primary")
-    page.wait_for_url(re.compile(r"/staff/(assistance/)?$"))
+    page.wait_for_url(re.compile(r"/staff/(assistance/)?(\?state=committee)?$"))
     return page
 
 
