@@ -137,6 +137,25 @@ def open_counts(db) -> dict[str, int]:
     return {str(kind): found.get(str(kind), 0) for kind in Kind}
 
 
+def by_reference(db, q: str) -> int | None:
+    """The case a typed reference names, whatever its kind (a phone call does not say)."""
+    reference = identifiers.parse_reference(q)
+    if not reference:
+        return None
+    row = db.execute("SELECT id FROM submissions WHERE reference = ?", [reference]).fetchone()
+    return row[0] if row else None
+
+
+def matches_by_kind(db, q: str) -> dict[str, int]:
+    """How many requests of each kind the search words find (every state)."""
+    if not q.strip():
+        return {}
+    clause, params = _search(q)
+    sql = f"SELECT s.kind, count(*) FROM submissions s WHERE {clause} GROUP BY s.kind"  # noqa: S608 - built from constants
+    found = dict(db.execute(sql, params).fetchall())
+    return {str(kind): found.get(str(kind), 0) for kind in Kind}
+
+
 def rows_for_export(db, filters: Filters):
     """Every matching submission, oldest first, streamed from the database."""
     clause, params = where(filters)

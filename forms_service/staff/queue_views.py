@@ -73,6 +73,9 @@ def _queue(kind):
     counts = listing.counts(get_db(), filters)
     return render_template(
         "staff/list.html",
+        elsewhere={
+            k: n for k, n in listing.matches_by_kind(get_db(), filters.q).items() if k != kind and n
+        },
         kind=kind,
         filters=filters,
         rows=rows,
@@ -87,13 +90,16 @@ def _search_redirect(kind: Kind):
     if not ActionForm().validate():
         abort(400)
     form = request.form
-    searches = auth.searches(g.staff)
     if form.get("clear"):
-        searches.pop(str(kind), None)
-        auth.save_searches(get_db(), staff_session.token(), searches)
+        auth.save_searches(get_db(), staff_session.token(), {})
         return redirect(lang_url("staff.queue", kind=kind))
-    searches[str(kind)] = form.get("q", "")[:100]
-    auth.save_searches(get_db(), staff_session.token(), searches)
+    words = form.get("q", "")[:100]
+    # A reference goes straight to its case, whatever queue is open.
+    case_id = listing.by_reference(get_db(), words)
+    if case_id is not None:
+        return redirect(lang_url("staff.case", case_id=case_id))
+    # One search for the whole back office: every queue shows what the same words find.
+    auth.save_searches(get_db(), staff_session.token(), {str(k): words for k in Kind})
     keep = {
         k: form.get(k)
         for k in ("state", "assigned", "overdue", "answered", "since", "until", "channel", "sort")

@@ -76,12 +76,43 @@ def test_search_by_reference_id_and_mobile_in_any_writing(app, staff_db, signed_
     seed(app, staff_db, "شخص آخر", national_id="2000000006", mobile="+966598765432")
     client = signed_in("officer")
     case = str(receipt.submission_id)
-    assert search(
-        client, receipt.reference[:3] + "-" + receipt.reference[3:6] + "-" + receipt.reference[6:]
-    ) == [case]
+    grouped = receipt.reference[:3] + "-" + receipt.reference[3:6] + "-" + receipt.reference[6:]
+    # A reference goes straight to its case, from any queue.
+    for queue_kind in ("assistance", "volunteer"):
+        token = csrf_of(client, f"/staff/{queue_kind}/")
+        response = client.post(f"/staff/{queue_kind}/", data={"csrf_token": token, "q": grouped})
+        assert response.headers["Location"] == f"/staff/case/{case}"
     assert search(client, "١٠٠٠٠٠٠٠٠٨") == [case]
     assert search(client, "٠٥١ ٢٣٤ ٥٦٧٨") == [case]
     assert search(client, "+966 51 234 5678") == [case]
+
+
+def test_a_search_finds_the_request_whatever_its_kind(app, staff_db, signed_in):
+    with app.test_request_context():
+        volunteer = queue.submit(
+            staff_db,
+            kind=lifecycle.Kind.VOLUNTEER,
+            lang="ar",
+            fields={"full_name": "خالد عبدالله", "mobile": "+966501112222"},
+        )
+    client = signed_in("officer")
+    # Typed into the support requests (where /staff/ opens): none there, the volunteer found.
+    assert search(client, "0501112222") == []
+    page = BeautifulSoup(client.get("/staff/assistance/").get_data(as_text=True), "html.parser")
+    link = page.select_one(".elsewhere a")
+    assert link["href"] == "/staff/volunteer/" and "(1)" in link.get_text()
+    volunteers = client.get(link["href"]).get_data(as_text=True)
+    assert re.findall(r"/staff/case/(\d+)", volunteers) == [str(volunteer.submission_id)]
+    # Its reference, typed in the support requests' search, opens its case.
+    token = csrf_of(client, "/staff/assistance/")
+    response = client.post(
+        "/staff/assistance/", data={"csrf_token": token, "q": volunteer.reference.lower()}
+    )
+    assert response.headers["Location"] == f"/staff/case/{volunteer.submission_id}"
+    # Clearing clears the search everywhere.
+    token = csrf_of(client, "/staff/volunteer/")
+    client.post("/staff/volunteer/", data={"csrf_token": token, "clear": "1"})
+    assert "0501112222" not in client.get("/staff/assistance/").get_data(as_text=True)
 
 
 def test_search_words_never_go_in_the_url(app, staff_db, signed_in):
