@@ -26,10 +26,12 @@ def bar_chart(
     legend: Sequence[object] = (),
     max_value: float | None = None,
     chart_id: str | None = None,
+    scale: Sequence[float] = (),
 ) -> Markup:
     """A bar chart as inline SVG: `series` is [(label, value)] or [(label, (v1, v2, …))].
 
     Grouped values are named by `legend`, in order. A value of None draws no bar and reads "—".
+    `scale`: values marked on the vertical axis with a faint line each (a rating's 1 to 5).
     Every label is escaped, translated (lazy) strings included: they are turned into str first.
     """
     groups = [(str(label), v if isinstance(v, list | tuple) else (v,)) for label, v in series]
@@ -37,9 +39,10 @@ def bar_chart(
     chart_id = chart_id or "chart-" + hashlib.sha256(title.encode()).hexdigest()[:8]
     top = 20 + (22 if legend else 0)
     reach = max((len(label) for label, _ in groups), default=0) * CHAR
-    slot = (width - 16) / max(len(groups), 1)
+    margin = 22.0 if scale else 8.0  # room for the scale's numbers
+    slot = (width - margin - 8) / max(len(groups), 1)
     turned = reach > slot  # labels that do not fit under their bars are turned 45°
-    start = max(8.0, reach * 0.71 - slot / 2 + 4) if turned else 8.0
+    start = max(margin, reach * 0.71 - slot / 2 + 4) if turned else margin
     slot = (width - start - 8) / max(len(groups), 1)
     plot = height - top - (reach * 0.71 + 16 if turned else 28)
     peak = max_value or max((v for _, vs in groups for v in vs if v is not None), default=0) or 1
@@ -57,6 +60,14 @@ def bar_chart(
             _n(start), _n(top + plot), width - 8
         ),
     ]
+    for mark in scale:
+        y = top + plot - plot * min(mark, peak) / peak
+        parts.append(
+            Markup(
+                '<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#d0d7d4"/>'
+                '<text x="{3}" y="{4}" text-anchor="end">{5}</text>'
+            ).format(_n(start), _n(y), width - 8, _n(start - 4), _n(y + 4), _value(mark))
+        )
     for index, (label, values) in enumerate(groups):
         left = start + index * slot
         parts += _bars(values, left + slot * 0.1, slot * 0.8 / len(values), top, plot, peak)

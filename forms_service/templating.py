@@ -1,7 +1,9 @@
 """Helpers the templates use: error lists, words for codes, dates, masked identifiers."""
 
+import datetime as dt
+
 from flask import current_app, g
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 
 from . import answers, case_view, choices, clock, identifiers, listing, registry, timeline, words
 from .db import get_db
@@ -122,6 +124,20 @@ def event_text(event: dict) -> str:
     return words.get(action, action)
 
 
+def month_name(value: str) -> str:
+    """'2026-01' as people say it in the page's language ("January 2026", «يناير 2026»)."""
+    try:
+        day = dt.date(int(value[:4]), int(value[5:7]), 1)
+    except (TypeError, ValueError):
+        return value
+    return format_date(day, "MMMM y")
+
+
+def by_month(series: list) -> list:
+    """A chart's series with its months named."""
+    return [(month_name(label), value) for label, value in series]
+
+
 def init_app(app):
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -148,6 +164,8 @@ def init_app(app):
         days_since=days_since,
         local_time=clock.local_text,
         is_late=is_late,
+        month_name=month_name,
+        by_month=by_month,
         next_words=timeline.next_words,
         waiting_for_committee=timeline.waiting_for_committee,
         asked_documents=answers.asked,

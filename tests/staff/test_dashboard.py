@@ -358,6 +358,16 @@ def test_page_has_each_chart_with_an_accessible_table(seeded, app, db, lang):
     late = soup.select_one(".dashboard-figure--late bdi[dir=ltr]")
     assert late.get_text() == "2"
     assert soup.find("a", href=f"{'/en' if lang == 'en' else ''}/staff/assistance/?overdue=1")
+    # Months by name, in the page's language, in the charts and their tables.
+    november = "نوفمبر 2026" if lang == "ar" else "November 2026"
+    decisions = soup.select_one("#chart-decisions").find_parent(class_="dashboard-chart")
+    assert november in decisions.select_one("svg").get_text()
+    assert november in [th.get_text(strip=True) for th in decisions.select("tbody th")]
+    assert "2026-11" not in soup.select_one("#satisfaction-title").find_parent("section").get_text()
+    # The ratings chart shows its scale, 1 to 5.
+    chart = soup.select_one("#chart-satisfaction").find_parent("svg")
+    marks = [t.get_text() for t in chart.select("text[text-anchor=end]") if "rotate" not in str(t)]
+    assert marks == ["1", "2", "3", "4", "5"]
 
 
 def test_page_says_ratings_are_for_improvement_never_punishment(seeded, app, db):
