@@ -23,6 +23,7 @@ from . import (
     drafts,
     identifiers,
     lifecycle,
+    notify,
     queue,
     ratelimit,
     sms,
@@ -31,6 +32,7 @@ from . import (
 )
 from .db import Database, get_db, immediate
 from .errors import render_error
+from .facts import facts
 from .fields import MultiCheckboxField
 from .forms import (
     MAX_ORPHANS,
@@ -334,8 +336,35 @@ def assistance_done():
     return render_template(
         "public/done.html",
         row=row,
+        facts=facts(),
         orphans=queue.orphans_of(db, row["id"]),
         documents=queue.documents_of(db, row["id"]),
+    )
+
+
+@bp.get("/assistance/done/receipt.svg")
+def assistance_receipt():
+    """The receipt as an image to keep on a phone (works offline): the association, the
+    reference and the dates, no personal data. Only while the confirmation page may show."""
+    row = _receipt("assistance")
+    if row is None:
+        abort(404)
+    body = render_template(
+        "public/receipt.svg",
+        row=row,
+        facts=facts(),
+        status_address=notify.status_url(current_app.config["PORTAL_PUBLIC_URL"], g.lang),
+    )
+    name = f"receipt-{identifiers.format_reference(row['reference'])}.svg"
+    return (
+        body,
+        200,
+        {
+            "Content-Type": "image/svg+xml; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -415,7 +444,9 @@ def feedback_done():
 
 @bp.route("/status/", methods=["GET", "POST"])
 def status():
-    form = StatusForm()
+    # The confirmation page's link carries the reference: the form opens with it filled in.
+    typed = identifiers.parse_reference(request.args.get("reference", "")) or ""
+    form = StatusForm(data={"reference": identifiers.format_reference(typed) if typed else ""})
     found = None
     if request.method == "POST" and form.validate():
         if not _allowed("status"):

@@ -4,12 +4,15 @@ shown back as the person wrote it."""
 import pytest
 from bs4 import BeautifulSoup
 
+from forms_service.facts import facts
 from tests.forms.helpers import (
     assistance_data,
     documents,
     errors_in,
     feedback_data,
     get_form,
+    reference_on,
+    submit_assistance,
 )
 
 
@@ -108,3 +111,33 @@ def test_an_uploaded_file_is_offered_for_replacing_not_as_no_file(client):
     replace = soup.select_one("#documents-id_card").find_parent("details")
     assert replace is not None and replace.select_one("summary")
     assert soup.select_one("#documents-lease").find_parent("details") is None
+
+
+# ---------------------------------------------------------------- the receipt
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_the_receipt_names_the_association_and_can_be_kept(app, lang):
+    client = app.test_client()
+    page = submit_assistance(client, lang)
+    soup = soup_of(page)
+    issuer = soup.select_one(".receipt__issuer").get_text(" ", strip=True)
+    name = facts()["name"][lang]
+    assert name in issuer and facts()["licence"] in issuer and facts()["email"] in issuer
+    reference = reference_on(page).replace("-", "")
+    prefix = "/en" if lang == "en" else ""
+    status = soup.find("a", href=f"{prefix}/forms/status/?reference={reference}")
+    assert status is not None
+    opened = soup_of(client.get(status["href"]))
+    assert opened.select_one("#reference")["value"] == reference_on(page)
+    image = client.get(f"{prefix}/forms/assistance/done/receipt.svg")
+    assert image.status_code == 200
+    assert image.headers["Content-Type"].startswith("image/svg+xml")
+    assert "attachment" in image.headers["Content-Disposition"]
+    svg = image.get_data(as_text=True)
+    assert reference_on(page) in svg and name in svg
+    for personal in ("فاطمة", "1000000008", "0512345678", "512 345"):
+        assert personal not in svg  # a file kept on a phone holds no personal data
+    assert "<script" not in svg
+    # Another browser (no receipt in its session) gets nothing.
+    assert app.test_client().get(f"{prefix}/forms/assistance/done/receipt.svg").status_code == 404
