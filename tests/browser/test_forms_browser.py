@@ -89,7 +89,8 @@ def test_support_request_from_form_to_status(phone, live_server, axe, lang, file
     reference = page.inner_text(".reference")
     assert re.fullmatch(r"[A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{2}", reference)
     # Look the request up, typing the mobile in Arabic-Indic digits.
-    page.click(f"a[href='{prefix(lang)}/forms/status/']")
+    page.click(f".receipt a[href^='{prefix(lang)}/forms/status/?reference=']")
+    assert page.input_value("#reference") == reference  # the link carries it
     page.fill("#reference", reference.lower())
     page.fill("#mobile", "٠٥١٢٣٤٥٦٧٨")
     page.click("button.md-button--primary")
