@@ -120,6 +120,8 @@ def event_text(event: dict) -> str:
     if action == "assignment":
         return gettext("Assigned to %(name)s", name=detail.get("to") or "—")
     if action == "view" and str(detail.get("what", "")).startswith("document:"):
+        if str(detail["what"]).endswith(":shown"):
+            return gettext("Looked at a document")
         return gettext("Downloaded a document")
     return words.get(action, action)
 

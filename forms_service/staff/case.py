@@ -86,21 +86,36 @@ def case_print(case_id):
 
 @bp.get("/case/<int:case_id>/document/<int:document_id>")
 def document(case_id, document_id):
+    """A document as a download (an attachment, never shown in the portal's own pages)."""
+    return _send_document(case_id, document_id, inline=False)
+
+
+@bp.get("/case/<int:case_id>/document/<int:document_id>/view")
+def document_view(case_id, document_id):
+    """A document shown in the browser: a photo in the case page, a PDF in its own tab.
+    The files were checked and re-encoded at upload (uploads.py); staff only, recorded."""
+    return _send_document(case_id, document_id, inline=True)
+
+
+def _send_document(case_id: int, document_id: int, *, inline: bool):
     db = get_db()
     docs = {d["id"]: d for d in queue.documents_of(db, case_id)}
     if document_id not in docs:
         abort(404)
     doc = docs[document_id]
-    queue.record_view(db, case_id, actor=actor(), what=f"document:{doc['kind']}")
+    what = f"document:{doc['kind']}" + (":shown" if inline else "")
+    queue.record_view(db, case_id, actor=actor(), what=what)
     path = Path(current_app.config["PORTAL_UPLOADS"]) / doc["stored_name"]
     response = make_response(
         send_file(
             path,
             mimetype=doc["content_type"],
-            as_attachment=True,
+            as_attachment=not inline,
             download_name=f"{row_ref(db, case_id)}-{doc['kind']}{path.suffix}",
         )
     )
+    if inline:  # nothing in a document may run or load anything
+        response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -25,6 +25,7 @@ ACCESS = {
     "case": EVERYONE,
     "case_print": EVERYONE,
     "document": EVERYONE,
+    "document_view": EVERYONE,
     "transition": EVERYONE,  # the lifecycle table decides the move itself
     "note": EVERYONE,
     "message": frozenset({"officer", "researcher", "admin"}),

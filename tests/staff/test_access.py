@@ -26,6 +26,7 @@ SAMPLE_ARGS = {
 ALLOWED_GET = {
     "index": 302,
     "document": 404,
+    "document_view": 404,
     # The sample meeting does not exist.
     **dict.fromkeys(
         ("meeting", "meeting_pack", "meeting_agenda_csv", "meeting_agenda_xlsx", "minutes"), 404

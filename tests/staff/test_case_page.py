@@ -96,3 +96,34 @@ def test_the_attestation_in_words_and_the_arabic_page_in_arabic(app, staff_db, s
     main = soup.select_one(".case").get_text(" ", strip=True)
     assert not re.search(r"\bKB\b", main)
     assert not re.search(r"\bapplicant\b", main)
+
+
+def test_documents_are_seen_in_the_page_by_staff_only_and_each_look_is_recorded(
+    app, staff_db, signed_in
+):
+    page = submit_assistance(app.test_client(), "en")
+    case_id = queue.by_reference(staff_db, reference_on(page).replace("-", ""))["id"]
+    client = signed_in("officer")
+    soup = BeautifulSoup(client.get(f"/staff/case/{case_id}").get_data(as_text=True), "html.parser")
+    images = soup.select(".document__preview img")
+    assert len(images) == 1  # the family record is a PNG; the two PDFs open in a tab
+    assert images[0]["alt"]
+    shown = client.get(images[0]["src"])
+    assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/png"
+    assert "attachment" not in shown.headers.get("Content-Disposition", "")
+    assert "sandbox" in shown.headers["Content-Security-Policy"]
+    assert shown.headers["X-Content-Type-Options"] == "nosniff"
+    assert shown.headers["Cache-Control"] == "no-store"
+    pdf_link = next(
+        a["href"] for a in soup.select(".document a[target=_blank]") if "img" not in str(a)
+    )
+    assert client.get(pdf_link).headers["Content-Type"] == "application/pdf"
+    looks = staff_db.execute(
+        "SELECT count(*) FROM events WHERE submission_id = ? AND action = 'view' "
+        "AND detail LIKE '%:shown%'",
+        [case_id],
+    ).fetchone()[0]
+    assert looks == 2
+    # Nobody signed out sees it.
+    stranger = app.test_client().get(images[0]["src"])
+    assert stranger.status_code == 302 and "/staff/login" in stranger.headers["Location"]
