@@ -46,7 +46,7 @@ from .forms import (
     VolunteerForm,
     missing_document_message,
 )
-from .i18n import lang_url
+from .i18n import lang_url, other_language
 from .records import assistance_record, attestation_of, feedback_record, volunteer_record
 
 log = logging.getLogger(__name__)
@@ -264,6 +264,8 @@ def _assistance_step(form, valid: bool, draft_id: str, action: str):
     refused, full = _store_documents(db, draft_id)
     if full:
         return _busy()
+    if action == "switch-language":  # kept: the same draft opens in the other language
+        return redirect(lang_url("public.assistance", lang=other_language(g.lang)))
     if action != "continue":
         form = AssistanceRequestForm(formdata=MultiDict(typed))
         if action == "add" and len(form.orphans.entries) < MAX_ORPHANS:

@@ -206,3 +206,20 @@ def test_axe_on_support_request_errors(phone, live_server, axe, lang, screenshot
     page.locator(".error-summary").wait_for()
     no_axe_violations(page, axe)
     screenshot(page, "errors")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_switching_language_half_way_keeps_what_was_typed(phone, live_server, lang, files):
+    page = phone
+    page.goto(f"{live_server}{prefix(lang)}/forms/assistance/")
+    page.fill("#full_name", "مريم سعيد عمر الزهراني")
+    page.fill("#city", "الجموم")
+    page.set_input_files("#documents-id_card", files["id.pdf"])
+    page.click("a.portal-lang")
+    other = "en" if lang == "ar" else "ar"
+    page.wait_for_url(re.compile(rf"{prefix(other)}/forms/assistance/$"))
+    assert page.evaluate("document.documentElement.lang") == other
+    assert page.input_value("#full_name") == "مريم سعيد عمر الزهراني"
+    assert page.input_value("#city") == "الجموم"
+    assert page.locator(".uploaded").count() == 1  # the file chosen went with it
+    assert page.locator(".error-summary").count() == 0  # no errors for a half-filled form
