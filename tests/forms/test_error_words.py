@@ -141,3 +141,19 @@ def test_the_receipt_names_the_association_and_can_be_kept(app, lang):
     assert "<script" not in svg
     # Another browser (no receipt in its session) gets nothing.
     assert app.test_client().get(f"{prefix}/forms/assistance/done/receipt.svg").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "first"),
+    [
+        ("en", "The form has 6 parts, then a page to check your answers", "(part 1 of 6)"),
+        ("ar", "للنموذج 6 أجزاء، تليها صفحة لمراجعة إجاباتك", "(الجزء 1 من 6)"),
+    ],
+)
+def test_the_support_request_says_how_long_it_is(client, lang, heading, first):
+    soup = soup_of(client.get(("/en" if lang == "en" else "") + "/forms/assistance/"))
+    parts = soup.select_one("nav.form-parts")
+    assert parts.select_one("h2").get_text(strip=True) == heading
+    anchors = [a["href"] for a in parts.select("a")]
+    assert len(anchors) == 6 and all(soup.select_one(a) for a in anchors)  # each part exists
+    assert soup.select_one("#section-applicant .part-of").get_text(strip=True) == first
