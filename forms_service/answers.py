@@ -50,6 +50,12 @@ class CodeTooSoon(Exception):
     """A code was sent less than CODE_GAP ago."""
 
 
+_COLUMNS = (
+    "token_hash, submission_id, draft_id, created_at, code_hash, code_sent_at, code_tries, "
+    "verified_at"
+)
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -78,8 +84,7 @@ def get(db: Database, token: object, now: dt.datetime | None = None) -> Access |
     if not isinstance(token, str) or not token:
         return None
     row = db.execute(
-        "SELECT token_hash, submission_id, draft_id, created_at, code_hash, code_sent_at, "
-        "code_tries, verified_at FROM answer_access WHERE token_hash = ? AND created_at >= ?",
+        f"SELECT {_COLUMNS} FROM answer_access WHERE token_hash = ? AND created_at >= ?",  # noqa: S608
         [_hash(token), iso((now or now_utc()) - ACCESS_AGE)],
     ).fetchone()
     return Access(*row) if row else None
@@ -122,7 +127,7 @@ def check_code(
     db: Database, access: Access, code: str, secret: str, now: dt.datetime | None = None
 ) -> str:
     """ "ok" (the access is verified), "wrong", "expired" (ask for a new code) or "spent"
-    (too many wrong codes: the access has ended)."""
+    (CODE_TRIES tries without the right code: the access has ended)."""
     now = now or now_utc()
     with immediate(db):
         row = db.execute(
@@ -133,42 +138,30 @@ def check_code(
         if row is None:
             return "spent"
         stored, sent_at, tries = row
-        if tries > CODE_TRIES:
+        live = stored is not None and parse(sent_at) >= now - CODE_AGE
+        if live and hmac.compare_digest(stored, _code_hash(secret, access.token_hash, code)):
+            db.execute(
+                "UPDATE answer_access SET verified_at = ?, code_hash = NULL WHERE token_hash = ?",
+                [iso(now), access.token_hash],
+            )
+            return "ok"
+        if tries >= CODE_TRIES:
             _end(db, access)
             record(db, Event("answer_code_spent", ACTOR, access.submission_id), now)
             return "spent"
-        if stored is None or parse(sent_at) < now - CODE_AGE:
-            return "expired"
-        if not hmac.compare_digest(stored, _code_hash(secret, access.token_hash, code)):
-            if tries == CODE_TRIES:
-                _end(db, access)
-                record(db, Event("answer_code_spent", ACTOR, access.submission_id), now)
-                return "spent"
-            return "wrong"
-        db.execute(
-            "UPDATE answer_access SET verified_at = ?, code_hash = NULL WHERE token_hash = ?",
-            [iso(now), access.token_hash],
-        )
-    return "ok"
+    return "wrong" if live else "expired"
 
 
-def _end(db: Database, access: Access) -> list[str]:
-    """End one access: its row, its draft and the files chosen in it (returned to remove)."""
-    files = [
-        r[0]
-        for r in db.execute(
-            "SELECT stored_name FROM documents WHERE draft_id = ?", [access.draft_id]
-        ).fetchall()
-    ]
-    db.execute("DELETE FROM documents WHERE draft_id = ?", [access.draft_id])
-    db.execute("DELETE FROM drafts WHERE id = ?", [access.draft_id])
+def _end(db: Database, access: Access) -> None:
+    """End one access: its row and its draft. The files chosen in it, now pointed to by no
+    row, go with the drafts' sweep (drafts.stray_files)."""
+    drafts.discard(db, access.draft_id)
     db.execute("DELETE FROM answer_access WHERE token_hash = ?", [access.token_hash])
-    return files
 
 
-def end(db: Database, access: Access) -> list[str]:
+def end(db: Database, access: Access) -> None:
     with immediate(db):
-        return _end(db, access)
+        _end(db, access)
 
 
 def asked(row: dict) -> list[str]:
@@ -215,10 +208,9 @@ def answer(db: Database, access: Access, reply: str, *, at: dt.datetime | None =
             at,
         )
         left = db.execute(
-            "SELECT token_hash, submission_id, draft_id, created_at, code_hash, code_sent_at, "
-            "code_tries, verified_at FROM answer_access WHERE submission_id = ?",
+            f"SELECT {_COLUMNS} FROM answer_access WHERE submission_id = ?",  # noqa: S608
             [access.submission_id],
         ).fetchall()
-        for row in left:  # their files, now pointed to by no row, go with the drafts' sweep
+        for row in left:
             _end(db, Access(*row))
     return kinds

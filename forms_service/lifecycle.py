@@ -87,6 +87,8 @@ TRANSITIONS: dict[tuple[Kind, State, State], frozenset[Role]] = {
 }
 # Moves that must say why; needs_info's reason is the message the applicant reads.
 NEEDS_REASON = frozenset({S.REJECTED, S.NEEDS_INFO, S.DUPLICATE, S.WITHDRAWN, S.DECLINED})
+# Decisions a second look protects: made only after a page that asks to confirm them.
+NEEDS_CONFIRMING = frozenset({S.ACCEPTED, S.REJECTED})
 STATES_OF = {
     Kind.ASSISTANCE: (
         S.RECEIVED,

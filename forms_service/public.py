@@ -72,9 +72,10 @@ def _allowed(scope: str, setting: str = "PORTAL_RATE_LIMIT") -> bool:
     )
 
 
-def _too_many(setting: str):
-    """The "too many attempts, try again later" page, with when to retry."""
-    limit = ratelimit.parse(current_app.config[setting])
+def _too_many(spec: str):
+    """The "too many attempts, try again later" page, with when to retry (from the limit's
+    spec, like 10/hour)."""
+    limit = ratelimit.parse(spec)
     page, code = render_error(429)
     return page, code, {"Retry-After": str(limit[1] if limit else BUSY_RETRY_SECONDS)}
 
@@ -244,7 +245,7 @@ def assistance():
     if _expired(form):
         return _render_assistance(form, draft_id, expired=True, status=400)
     if not _allowed("draft", "PORTAL_DRAFT_RATE_LIMIT"):
-        return _too_many("PORTAL_DRAFT_RATE_LIMIT")
+        return _too_many(current_app.config["PORTAL_DRAFT_RATE_LIMIT"])
     if not draft_id:
         draft_id = session["draft"] = drafts.new_id()
     action = request.form.get("action", "continue")
@@ -533,14 +534,16 @@ def answer():
 def _send_code(row, access):
     if not SafeForm().validate():  # the CSRF token only
         abort(400)
-    if not _allowed("answer-code") or not ratelimit.allow(
+    if not _allowed("answer-code"):
+        return _too_many(current_app.config["PORTAL_RATE_LIMIT"])
+    if not ratelimit.allow(
         get_db(),
         scope="answer-code-case",
         client=f"case:{row['id']}",
         spec=CODES_PER_CASE,
         secret=current_app.config["SECRET_KEY"],
     ):
-        return _too_many("PORTAL_RATE_LIMIT")
+        return _too_many(CODES_PER_CASE)
     try:
         answers.send_code(get_db(), access, row, current_app.config)
     except answers.CodeTooSoon:
@@ -590,7 +593,7 @@ def _take_answer(row, access):
     if _expired(form):
         abort(400)
     if not _allowed("draft", "PORTAL_DRAFT_RATE_LIMIT"):
-        return _too_many("PORTAL_DRAFT_RATE_LIMIT")
+        return _too_many(current_app.config["PORTAL_DRAFT_RATE_LIMIT"])
     kinds = answers.asked(row)
     refused, full = _store_documents(db, access.draft_id, kinds)
     if full:

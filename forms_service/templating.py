@@ -145,6 +145,8 @@ def init_app(app):
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals.update(
         details=case_view.details,
+        actor_name=case_view.actor_name,
+        agreed=case_view.agreed,
         orphan_rows=case_view.orphan_rows,
         orphan_fields=registry.ORPHAN,
         answer=case_view.answer,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.forms.test_sms import TOKENS, start_gateway, stop_gateway
 from tests.html_check import check_response
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,3 +181,29 @@ def db(app):
     database = sqlite_utils.Database(app.config["PORTAL_DB"])
     yield database
     database.close()
+
+
+# ---------------------------------------------------------------- a fake SMS gateway
+
+SMS_PUBLIC_URL = "https://portal.example.org"
+SMS_ACCEPTED = {"statusCode": 201, "messageId": 7321}  # Taqnyat's answer to a message taken
+
+
+def sms_settings(url: str, public: str = SMS_PUBLIC_URL) -> dict:
+    """The settings that send SMS through Taqnyat's API at `url` (a fake gateway)."""
+    return {
+        "PORTAL_SMS_PROVIDER": "taqnyat",
+        "PORTAL_SMS_TOKEN": TOKENS["taqnyat"],
+        "PORTAL_SMS_SENDER": "JamoumCare",
+        "PORTAL_SMS_URL": url,
+        "PORTAL_PUBLIC_URL": public,
+    }
+
+
+@pytest.fixture
+def gateway():
+    """A fake Taqnyat on loopback that takes every message (tests/forms/test_sms.py)."""
+    server = start_gateway()
+    server.gateway.answer(201, SMS_ACCEPTED)
+    yield server.gateway
+    stop_gateway(server)

@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from .. import auth, case_view, lifecycle, listing, outbox, queue
+from .. import auth, lifecycle, listing, outbox, queue
 from ..db import get_db
 from ..i18n import lang_url
 from ..lifecycle import Kind
@@ -58,8 +58,6 @@ def case(case_id):
         assign_form=_assign_form(row),
         staff_users=[u["username"] for u in auth.users(db) if u["active"]],
         all_history=request.args.get("history") == "all",
-        actor_name=case_view.actor_name,
-        agreed=case_view.agreed,
     )
 
 
@@ -137,10 +135,6 @@ def _back(case_id):
     return redirect(lang_url("staff.case", case_id=case_id))
 
 
-# Decisions a second look protects: a click cannot accept or reject by mistake.
-CONFIRM = frozenset({lifecycle.State.ACCEPTED, lifecycle.State.REJECTED})
-
-
 @bp.post("/case/<int:case_id>/transition")
 def transition(case_id):
     row = _case_or_404(case_id)
@@ -148,7 +142,7 @@ def transition(case_id):
     if not form.validate():
         abort(400)
     target = form.target.data
-    needs_confirming = target in CONFIRM and form.confirmed.data != "1"
+    needs_confirming = target in lifecycle.NEEDS_CONFIRMING and form.confirmed.data != "1"
     if needs_confirming and not (target in lifecycle.NEEDS_REASON and not form.reason.data.strip()):
         if not lifecycle.may(g.staff["role"], row["kind"], row["state"], target):
             abort(403)

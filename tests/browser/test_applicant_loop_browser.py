@@ -13,9 +13,8 @@ import pytest
 from forms_service import auth, outbox
 from forms_service import db as dbm
 from tests.browser.test_forms_browser import PHONE, fill_assistance
-from tests.conftest import LANGS, _serve, format_violations, make_app
+from tests.conftest import LANGS, SMS_ACCEPTED, _serve, format_violations, make_app, sms_settings
 from tests.forms.helpers import PDF, PNG, prefix
-from tests.forms.test_notifications import ACCEPTED, sms_settings
 from tests.forms.test_sms import no_proxy, start_gateway, stop_gateway  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -27,7 +26,7 @@ REPLY = {"ar": "أرفقت العقد وإثبات الدخل.", "en": "Here are
 @pytest.fixture(scope="module")
 def gateway():
     server = start_gateway()
-    server.gateway.answer(201, ACCEPTED)
+    server.gateway.answer(201, SMS_ACCEPTED)
     yield server.gateway
     stop_gateway(server)
 

@@ -24,13 +24,10 @@ from forms_service import db as dbm
 from forms_service import lifecycle, outbox, queue
 from forms_service.cli import main
 from forms_service.migrations import migrations
-from tests.conftest import make_app
+from tests.conftest import make_app, sms_settings
 from tests.forms.test_mail import FakeSMTP
 from tests.forms.test_sms import (  # no_proxy: its autouse fixture, for this file too
-    TOKENS,
     no_proxy,  # noqa: F401
-    start_gateway,
-    stop_gateway,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,24 +47,6 @@ SENDER = textwrap.dedent(
     print(json.dumps(outbox.send_due(connection, settings, limit=1000)))
     """
 )
-
-
-@pytest.fixture
-def gateway():
-    server = start_gateway()
-    server.gateway.answer(201, ACCEPTED)
-    yield server.gateway
-    stop_gateway(server)
-
-
-def sms_settings(url: str) -> dict:
-    return {
-        "PORTAL_SMS_PROVIDER": "taqnyat",
-        "PORTAL_SMS_TOKEN": TOKENS["taqnyat"],
-        "PORTAL_SMS_SENDER": "JamoumCare",
-        "PORTAL_SMS_URL": url,
-        "PORTAL_PUBLIC_URL": "https://portal.example.org",
-    }
 
 
 def requests_with_sms(site_dir, tmp_path, gateway, count: int):

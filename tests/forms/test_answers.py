@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from forms_service import answers, auth, drafts, queue
 from forms_service import db as dbm
 from forms_service.lifecycle import State
-from tests.conftest import make_app
+from tests.conftest import make_app, sms_settings
 from tests.forms.helpers import (
     PDF,
     PNG,
@@ -28,21 +28,12 @@ from tests.forms.helpers import (
     reference_on,
     submit_assistance,
 )
-from tests.forms.test_notifications import ACCEPTED, sms_settings
-from tests.forms.test_sms import no_proxy, start_gateway, stop_gateway  # noqa: F401
+from tests.forms.test_sms import no_proxy  # noqa: F401 (its autouse fixture, here too)
 from tests.staff.conftest import csrf_of, sign_in
 from tests.staff.test_security_review import all_cookie_text
 
 MOBILE = "0512345678"  # helpers.assistance_data()'s, as the applicant types it
 ASKED = ["income_proof", "lease"]
-
-
-@pytest.fixture
-def gateway():
-    server = start_gateway()
-    server.gateway.answer(201, ACCEPTED)
-    yield server.gateway
-    stop_gateway(server)
 
 
 @pytest.fixture
@@ -106,6 +97,16 @@ def look_up(client, reference, mobile=MOBILE, lang="ar"):
     response = client.post(url, data={**fields, "reference": reference, "mobile": mobile})
     assert response.status_code == 302
     return client.get(response.headers["Location"])
+
+
+def asked_and_looked_up(app, lang="ar", missing=ASKED):
+    """A request asked for `missing` by an officer, then looked up by its applicant:
+    (case id, reference, the applicant's client, the officer's client)."""
+    case_id, reference = submitted(app, lang)
+    staff = ask(app, case_id, missing)
+    client = app.test_client()
+    look_up(client, reference, lang=lang)
+    return case_id, reference, client, staff
 
 
 def answer_page(client, lang="ar"):
@@ -292,10 +293,7 @@ def test_an_answer_page_without_a_lookup_is_closed(app):
 
 
 def test_five_wrong_codes_end_the_lookup(app, db, gateway):
-    case_id, reference = submitted(app)
-    ask(app, case_id)
-    client = app.test_client()
-    look_up(client, reference)
+    _case_id, _reference, client, _staff = asked_and_looked_up(app)
     post_answer(client, {"action": "send-code"})
     right = sent_code(gateway)
     wrong = [c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c != right]
@@ -354,10 +352,7 @@ def test_codes_asked_again_and_again_are_limited(app, db, gateway):
 
 
 def test_a_second_code_within_a_minute_is_not_sent(app, gateway):
-    case_id, reference = submitted(app)
-    ask(app, case_id)
-    client = app.test_client()
-    look_up(client, reference)
+    _case_id, _reference, client, _staff = asked_and_looked_up(app)
     before = len(gateway.requests)
     assert post_answer(client, {"action": "send-code"}).status_code == 302
     assert post_answer(client, {"action": "send-code"}).status_code == 429
@@ -377,10 +372,7 @@ def test_a_gateway_that_fails_says_so_and_keeps_the_lookup(app, gateway):
 
 
 def test_the_session_cookie_carries_no_case_and_no_code(app, gateway):
-    case_id, reference = submitted(app)
-    ask(app, case_id)
-    client = app.test_client()
-    look_up(client, reference)
+    case_id, reference, client, _staff = asked_and_looked_up(app)
     post_answer(client, {"action": "send-code"})
     text = all_cookie_text(client)
     assert '"answer"' in text  # the random token only
@@ -393,10 +385,7 @@ def test_the_session_cookie_carries_no_case_and_no_code(app, gateway):
 
 
 def test_a_file_that_lies_about_its_type_is_refused_and_the_reply_kept(app, db, gateway):
-    case_id, reference = submitted(app)
-    ask(app, case_id)
-    client = app.test_client()
-    look_up(client, reference)
+    case_id, _reference, client, _staff = asked_and_looked_up(app)
     verify(client, gateway)
     reply = "أرفقت المستندات المطلوبة"
     response = post_answer(
@@ -413,10 +402,7 @@ def test_a_file_that_lies_about_its_type_is_refused_and_the_reply_kept(app, db, 
 
 
 def test_a_good_file_is_kept_when_another_is_refused(app, db, gateway):
-    case_id, reference = submitted(app)
-    ask(app, case_id)
-    client = app.test_client()
-    look_up(client, reference)
+    case_id, _reference, client, _staff = asked_and_looked_up(app)
     verify(client, gateway)
     response = post_answer(
         client,
@@ -437,10 +423,7 @@ def test_a_good_file_is_kept_when_another_is_refused(app, db, gateway):
 
 
 def test_an_empty_answer_says_what_to_do(app, gateway):
-    case_id, reference = submitted(app, "en")
-    ask(app, case_id)
-    client = app.test_client()
-    look_up(client, reference, lang="en")
+    _case_id, _reference, client, _staff = asked_and_looked_up(app, "en")
     verify(client, gateway, lang="en")
     response = post_answer(client, {"action": "answer", "reply": "  "}, lang="en")
     assert response.status_code == 400
@@ -448,10 +431,7 @@ def test_an_empty_answer_says_what_to_do(app, gateway):
 
 
 def test_a_document_that_was_not_asked_for_is_not_taken(app, db, gateway):
-    case_id, reference = submitted(app)
-    ask(app, case_id, missing=["lease"])
-    client = app.test_client()
-    look_up(client, reference)
+    case_id, _reference, client, _staff = asked_and_looked_up(app, missing=["lease"])
     verify(client, gateway)
     before = len(queue.documents_of(db, case_id))
     response = post_answer(
@@ -464,10 +444,7 @@ def test_a_document_that_was_not_asked_for_is_not_taken(app, db, gateway):
 
 
 def test_staff_moving_the_case_first_wins(app, db, gateway):
-    case_id, reference = submitted(app)
-    staff = ask(app, case_id)
-    client = app.test_client()
-    look_up(client, reference)
+    case_id, _reference, client, staff = asked_and_looked_up(app)
     verify(client, gateway)
     token = csrf_of(staff, f"/staff/case/{case_id}")
     staff.post(
@@ -510,7 +487,8 @@ def test_the_queue_marks_and_filters_answered_cases_until_staff_move(app, db, ga
         f"/staff/case/{answered_id}/transition", data={"csrf_token": token, "target": "committee"}
     )
     assert queue.get(db, answered_id)["answered_at"] is None
-    assert other_id != answered_id
+    everything = staff.get("/staff/assistance/").get_data(as_text=True)
+    assert f"/staff/case/{other_id}" in everything  # the filter, not the list, left it out
 
 
 # ---------------------------------------------------------------- housekeeping

@@ -19,7 +19,7 @@ import pytest
 from forms_service import auth, lifecycle, notify, outbox, queue, sms
 from forms_service import db as dbm
 from forms_service.identifiers import format_reference
-from tests.conftest import make_app
+from tests.conftest import SMS_ACCEPTED, SMS_PUBLIC_URL, make_app, sms_settings
 from tests.forms.helpers import (
     get_form,
     reference_on,
@@ -28,22 +28,19 @@ from tests.forms.helpers import (
 )
 from tests.forms.test_mail import FakeSMTP
 from tests.forms.test_sms import (  # no_proxy: its autouse fixture, for this file too
-    TOKENS,
     free_port,
     no_proxy,  # noqa: F401
-    start_gateway,
-    stop_gateway,
 )
 from tests.staff.conftest import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PUBLIC = "https://portal.example.org"
+PUBLIC = SMS_PUBLIC_URL
 # As long a public address as notify.MAX_PUBLIC_URL allows: the SMS budget's worst case.
 LONGEST_PUBLIC = "https://portal.jamoum-orphans-care.org.sa"[: notify.MAX_PUBLIC_URL]
 SMTP = {"PORTAL_SMTP_HOST": "smtp.example", "PORTAL_SMTP_FROM": "portal@example.org"}
 T0 = dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.UTC)
-ACCEPTED = {"statusCode": 201, "messageId": 7321}
+ACCEPTED = SMS_ACCEPTED
 
 # The applicant of helpers.assistance_data(), in every writing the SMS must never carry.
 PERSONAL = (
@@ -57,24 +54,6 @@ PERSONAL = (
     "fatima@example.com",
 )
 ARABIC_LETTERS = re.compile(r"[\u0621-\u064a]")
-
-
-def sms_settings(url: str, public: str = PUBLIC) -> dict:
-    return {
-        "PORTAL_SMS_PROVIDER": "taqnyat",
-        "PORTAL_SMS_TOKEN": TOKENS["taqnyat"],
-        "PORTAL_SMS_SENDER": "JamoumCare",
-        "PORTAL_SMS_URL": url,
-        "PORTAL_PUBLIC_URL": public,
-    }
-
-
-@pytest.fixture
-def gateway():
-    server = start_gateway()
-    server.gateway.answer(201, ACCEPTED)
-    yield server.gateway
-    stop_gateway(server)
 
 
 @pytest.fixture

@@ -688,15 +688,22 @@ def test_the_agenda_pack_shows_each_case_and_records_one_view_each(signed_in, st
         assert [e["detail"] for e in views] == [{"what": "agenda_pack"}] * 2
 
 
-def test_the_agenda_as_csv_opens_in_excel(app, signed_in, staff_db):
+def agenda_of_two(app, staff_db, second_sent: str) -> int:
+    """A meeting whose agenda holds a case named like a formula and a case of five people
+    (sent to the committee at `second_sent`) rejected with a reason like a formula."""
     cases = [
         with_committee(app, staff_db, name='=HYPERLINK("x")', sent="2026-11-01T09:00"),
-        with_committee(app, staff_db, sent="2026-11-02T09:00", family_size=5),
+        with_committee(app, staff_db, sent=second_sent, family_size=5),
     ]
     meeting_id = open_meeting(staff_db, *cases)
     meetings.decide(
         staff_db, meeting_id, cases[1], "rejected", reason="+سبب", actor="c", role="admin"
     )
+    return meeting_id
+
+
+def test_the_agenda_as_csv_opens_in_excel(app, signed_in, staff_db):
+    meeting_id = agenda_of_two(app, staff_db, "2026-11-02T09:00")
     response = signed_in("committee").get(f"/en/staff/meeting/{meeting_id}/agenda.csv")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
@@ -716,14 +723,7 @@ def test_the_agenda_as_csv_opens_in_excel(app, signed_in, staff_db):
 def test_the_agenda_as_xlsx_right_to_left_with_real_times_and_inert_formulas(
     app, signed_in, staff_db
 ):
-    cases = [
-        with_committee(app, staff_db, name='=HYPERLINK("x")', sent="2026-11-01T09:00"),
-        with_committee(app, staff_db, sent="2026-11-02T21:30", family_size=5),
-    ]
-    meeting_id = open_meeting(staff_db, *cases)
-    meetings.decide(
-        staff_db, meeting_id, cases[1], "rejected", reason="+سبب", actor="c", role="admin"
-    )
+    meeting_id = agenda_of_two(app, staff_db, "2026-11-02T21:30")
     response = signed_in("committee").get(f"/staff/meeting/{meeting_id}/agenda.xlsx")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith(
