@@ -31,6 +31,11 @@ def test_the_logo_name_and_forms_on_a_phone(phone, live_server, screenshot, lang
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     if not path:
         screenshot(phone, "header")
+    # Scrolled down, the name stays (Material would fade it for the page's title).
+    phone.mouse.wheel(0, 1500)
+    phone.wait_for_timeout(400)
+    assert float(name.evaluate("e => getComputedStyle(e).opacity")) == 1.0
+    phone.evaluate("window.scrollTo(0, 0)")
     phone.click(".md-header label[for=__drawer]")
     links = phone.locator(".md-nav--primary a.md-nav__link")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
