@@ -19,6 +19,13 @@ BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 LIGHTHOUSE = BENCH / "node_modules" / ".bin" / "lighthouse"
 PAGES = [("Arabic home", "/"), ("Arabic policy", "/policy/"), ("English home", "/en/")]
+# The forms' first pages, landing pages too (a search engine lists them): the portal only,
+# since the stock site has no forms service behind it.
+FORM_PAGES = [
+    ("Arabic support request", "/forms/assistance/"),
+    ("Arabic volunteer", "/forms/volunteer/"),
+    ("English support request", "/en/forms/assistance/"),
+]
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 
 
@@ -102,7 +109,7 @@ def main():
     ):
         server = serve_static(site, port)
         try:
-            for name, path in PAGES:
+            for name, path in PAGES + (FORM_PAGES if label == "portal" else []):
                 out = RESULTS / f"{label.replace(' ', '-')}-{name.replace(' ', '-')}.json"
                 rows.append((label, name, lighthouse(f"http://127.0.0.1:{port}{path}", out)))
         finally:

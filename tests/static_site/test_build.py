@@ -127,3 +127,27 @@ def test_heading_anchors_keep_arabic_letters(site_dir):
 
 def test_no_instant_navigation():
     assert "navigation.instant" not in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+
+
+# The only pages that run a script, and the scripts they run: a reading page runs none
+# (the drawer, the menus and the language list are HTML and CSS), so phones do not wait.
+SCRIPTS = {
+    "donate": ["copy.js"],
+    "search": ["pagefind-ui.js", "search.js"],
+}
+
+
+@pytest.mark.parametrize(("slug", "lang"), _pages())
+def test_a_page_loads_only_the_script_it_uses(site_dir, slug, lang):
+    soup = _soup(built_path(slug, lang))
+    scripts = [urlparse(t["src"]).path.rsplit("/", 1)[-1] for t in soup.find_all("script")]
+    assert scripts == SCRIPTS.get(slug, []), f"/{slug}/ ({lang})"
+    assert soup.find(attrs={"id": "__config"}) is None
+
+
+def test_the_copy_button_has_its_script():
+    donate = _soup(built_path("donate", "ar"))
+    assert donate.select(".copy-button[data-copy]"), "the donate page has copy buttons"
+    assert all(
+        not _soup(built_path(s, "ar")).select(".copy-button") for s in page_slugs() if s != "donate"
+    )
