@@ -69,19 +69,22 @@ def wait_until_up(url: str, seconds: float = 30):
 
 def lighthouse(url: str, out: Path) -> dict:
     env = dict(os.environ, CHROME_PATH=os.environ.get("CHROME_PATH", "/usr/bin/chromium"))
-    subprocess.run(
-        [
-            str(LIGHTHOUSE),
-            url,
-            "--quiet",
-            "--output=json",
-            f"--output-path={out}",
-            "--only-categories=" + ",".join(CATEGORIES),
-            "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
-        ],
-        check=True,
-        env=env,
-    )
+    command = [
+        str(LIGHTHOUSE),
+        url,
+        "--quiet",
+        "--output=json",
+        f"--output-path={out}",
+        "--only-categories=" + ",".join(CATEGORIES),
+        "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
+    ]
+    # Lighthouse sometimes loses the trace of a load (NO_NAVSTART): run that page again.
+    for attempt in range(3):
+        if subprocess.run(command, env=env, check=False).returncode == 0:
+            break
+        print(f"Lighthouse failed on {url} (attempt {attempt + 1}), again", file=sys.stderr)
+    else:
+        raise RuntimeError(f"Lighthouse failed three times on {url}")
     report = json.loads(out.read_text(encoding="utf-8"))
     scores = {c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES}
     scores["kb"] = round(report["audits"]["total-byte-weight"]["numericValue"] / 1024, 1)

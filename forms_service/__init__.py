@@ -13,11 +13,23 @@ def create_app(test_config=None):
     app = Flask(__name__)
     app.config.from_mapping(config.from_environment(test_config))
 
-    from . import db, errors, health, i18n, public, security, staff, static_site, templating
+    from . import (
+        compression,
+        db,
+        errors,
+        health,
+        i18n,
+        public,
+        security,
+        staff,
+        static_site,
+        templating,
+    )
     from .shell import ShellLoader
 
     site = Path(app.config["PORTAL_SITE"])
     app.jinja_loader = ChoiceLoader([app.jinja_loader, ShellLoader(site)])
+    compression.init_app(app)  # first: its hook runs after all the others
     db.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)

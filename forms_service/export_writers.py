@@ -34,7 +34,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from . import identifiers, lifecycle, registry, words
+from . import clock, identifiers, lifecycle, registry, words
 from .i18n import text_direction
 from .lifecycle import Kind
 from .registry import Type
@@ -73,10 +73,11 @@ def _date(value, lang):
 
 
 def _moment(value, lang):
-    # Stored in UTC; spreadsheets have no time zones, so the header says UTC.
+    """A stored UTC time as people in the Kingdom read it (spreadsheets have no time zones:
+    the header says Riyadh time); what does not parse, as it is."""
     try:
-        return dt.datetime.fromisoformat(value).replace(tzinfo=None) if value else None
-    except (TypeError, ValueError):
+        return clock.local(value).replace(tzinfo=None) if value else None
+    except (TypeError, ValueError, AttributeError):
         return value
 
 
@@ -167,7 +168,7 @@ def _fields(kind: str) -> tuple[Column, ...]:
 # The case around the fields: not asked of anyone, kept by the queue.
 HEAD = (
     Column("reference", _l("Reference"), _reference, 12),
-    Column("created_at", _l("Received (UTC)"), _moment, 17),
+    Column("created_at", _l("Received (Riyadh time)"), _moment, 17),
     Column("state", _l("State"), _state, 18),
 )
 CASE = (
@@ -492,19 +493,8 @@ def _drained(buffer: io.StringIO) -> str:
     return text
 
 
-# A stored time to the minute, written as strftime("%Y-%m-%d %H:%M") would write it.
-_ISO_MINUTE = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}.[0-9]{2}:[0-9]{2}")
-
-
 def _csv_moment(value) -> str:
-    """`_moment` then `_csv_text`: a stored UTC time that parses, cut at the minute."""
-    if value.__class__ is str and _ISO_MINUTE.match(value):
-        try:
-            dt.datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            return f"{value[:10]} {value[11:16]}"
+    """`_moment` then `_csv_text`: a stored time in Riyadh time, to the minute."""
     return _csv_text(_moment(value, ""))
 
 

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from flask import current_app, g
+from markupsafe import Markup, escape
 from flask_babel import format_date, gettext
 
 from . import answers, case_view, choices, clock, identifiers, listing, registry, timeline, words
@@ -90,7 +91,7 @@ def duplicate_reason(reason: str) -> str:
     }.get(reason, reason)
 
 
-def event_text(event: dict) -> str:
+def event_text(event: dict) -> str | Markup:
     """One line of a case's history in the viewer's language."""
     action, detail = event["action"], event["detail"]
     if action == "submitted":
@@ -118,7 +119,9 @@ def event_text(event: dict) -> str:
         "answer_code_spent": gettext("Too many wrong codes: the applicant must look up again"),
     }
     if action == "assignment":
-        return gettext("Assigned to %(name)s", name=detail.get("to") or "—")
+        # The user name isolated in the words of either language (a Latin name in Arabic).
+        name = Markup('<bdi dir="ltr">%s</bdi>') % (detail.get("to") or "—")
+        return escape(gettext("Assigned to %(name)s")) % {"name": name}
     if action == "view" and str(detail.get("what", "")).startswith("document:"):
         if str(detail["what"]).endswith(":shown"):
             return gettext("Looked at a document")

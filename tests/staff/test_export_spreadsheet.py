@@ -184,7 +184,7 @@ def test_calc_reads_the_workbook_right_to_left_with_dates_and_inert_formulas(
     assert row[KEY["data.city"]]["text"] == "الجموم"
     assert (row[KEY["created_at"]]["type"], row[KEY["created_at"]]["value"]) == (
         "date",
-        "2026-01-05T06:30:00",
+        "2026-01-05T09:30:00",  # received 06:30 UTC: 09:30 in Riyadh
     )
     assert (row[KEY["data.birth_date"]]["type"], row[KEY["data.birth_date"]]["value"]) == (
         "date",
