@@ -3,8 +3,8 @@
 import datetime as dt
 
 from flask import current_app, g
-from markupsafe import Markup, escape
 from flask_babel import format_date, gettext
+from markupsafe import Markup, escape
 
 from . import answers, case_view, choices, clock, identifiers, listing, registry, timeline, words
 from .db import get_db
