@@ -1,7 +1,8 @@
 """Time: stored in UTC (ISO 8601 with Z), shown in Asia/Riyadh; one place to read the clock.
 
 Saudi Arabia keeps UTC+3 all year (no daylight saving), which the SQL of the dashboard
-relies on (`LOCAL_OFFSET`); the weeks people count start on Sunday.
+relies on (`LOCAL_OFFSET`), and the exports (`LOCAL_DELTA`); the weeks people count start
+on Sunday.
 """
 
 import datetime as dt
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 LOCAL = ZoneInfo("Asia/Riyadh")
 LOCAL_OFFSET = "+3 hours"  # for SQLite's date functions on stored UTC times
+LOCAL_DELTA = dt.timedelta(hours=3)  # the same offset, for long runs of times (exports)
 
 
 def now_utc() -> dt.datetime:

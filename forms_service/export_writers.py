@@ -77,7 +77,7 @@ def _moment(value, lang):
     the header says Riyadh time); what does not parse, as it is."""
     try:
         return clock.local(value).replace(tzinfo=None) if value else None
-    except (TypeError, ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError, OverflowError):
         return value
 
 
@@ -494,7 +494,15 @@ def _drained(buffer: io.StringIO) -> str:
 
 
 def _csv_moment(value) -> str:
-    """`_moment` then `_csv_text`: a stored time in Riyadh time, to the minute."""
+    """`_moment` then `_csv_text`: a stored time in Riyadh time, to the minute. A time as
+    the queue stores it (from 2000 on, ending in Z) by adding the offset, in C."""
+    if value.__class__ is str and value[:2] == "20" and value[-1:] == "Z":
+        try:
+            moment = dt.datetime.fromisoformat(value[:-1])
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is None and moment.year < 9999:
+            return (moment + clock.LOCAL_DELTA).isoformat(" ", "minutes")
     return _csv_text(_moment(value, ""))
 
 

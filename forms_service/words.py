@@ -30,7 +30,7 @@ def as_date(value: object) -> dt.date | None:
         if len(text) > 10 and "T" in text:
             return clock.local(text).date()
         return dt.date.fromisoformat(text[:10])
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or past the calendar's last day there
         return None
 
 
