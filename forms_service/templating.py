@@ -4,7 +4,7 @@ import datetime as dt
 
 from flask import current_app, g
 from flask_babel import format_date, gettext
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from . import answers, case_view, choices, clock, identifiers, listing, registry, timeline, words
 from .db import get_db
@@ -21,6 +21,7 @@ from .lifecycle import (
     Role,
     State,
 )
+from .words import filled, user_name
 
 CHOICE_FIELDS = ("ChoiceField", "MultiCheckboxField")
 SKIPPED = ("CSRFTokenField", "HiddenField")
@@ -119,9 +120,7 @@ def event_text(event: dict) -> str | Markup:
         "answer_code_spent": gettext("Too many wrong codes: the applicant must look up again"),
     }
     if action == "assignment":
-        # The user name isolated in the words of either language (a Latin name in Arabic).
-        name = Markup('<bdi dir="ltr">%s</bdi>') % (detail.get("to") or "—")
-        return escape(gettext("Assigned to %(name)s")) % {"name": name}
+        return filled(gettext("Assigned to %(name)s"), name=user_name(detail.get("to")))
     if action == "view" and str(detail.get("what", "")).startswith("document:"):
         if str(detail["what"]).endswith(":shown"):
             return gettext("Looked at a document")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext
+from markupsafe import Markup, escape
 
 from . import choices, clock, identifiers
 from .registry import Field, Type
@@ -100,3 +101,13 @@ def cell(field: Field, value: Any, lang: str) -> Any:
 def depends_on_code_only(field: Field) -> bool:
     """True when the cell is a function of the code alone (worth computing once per code)."""
     return field.type in CODED
+
+
+def user_name(name: str | None) -> Markup:
+    """A staff user name (Latin letters) isolated, to sit in the words of either language."""
+    return Markup('<bdi dir="ltr">%s</bdi>') % (name or "—")
+
+
+def filled(message: str, **values: object) -> Markup:
+    """A translated message, its %(…)s filled: values escaped, unless they are Markup."""
+    return escape(message) % values

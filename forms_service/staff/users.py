@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from .. import auth
 from ..db import get_db
 from ..i18n import lang_url
+from ..words import filled, user_name
 from .blueprint import bp
 from .forms import (
     UserAddForm,
@@ -29,7 +30,7 @@ def users():
         except auth.AccountError:
             form.username.errors = [_("This user name is taken.")]
         else:
-            flash(_("User %(name)s added.", name=form.username.data))
+            flash(filled(_("User %(name)s added."), name=user_name(form.username.data)))
             return redirect(lang_url("staff.users"))
     rows = auth.users(db)
     updates = {
@@ -62,5 +63,5 @@ def user_update(username):
         auth.set_active(db, username, form.active.data, actor=actor())
     if form.reset_totp.data and user["totp_secret"]:
         auth.clear_totp(db, username, actor=actor())
-    flash(_("User %(name)s updated.", name=username))
+    flash(filled(_("User %(name)s updated."), name=user_name(username)))
     return redirect(lang_url("staff.users"))
