@@ -21,7 +21,6 @@ from .lifecycle import (
     Role,
     State,
 )
-from .words import filled, user_name
 
 CHOICE_FIELDS = ("ChoiceField", "MultiCheckboxField")
 SKIPPED = ("CSRFTokenField", "HiddenField")
@@ -105,7 +104,7 @@ def event_text(event: dict) -> str | Markup:
             source=state_label(event["from_state"]),
             target=state_label(event["to_state"]),
         )
-    words = {
+    named = {
         "note": gettext("Internal note"),
         "message": gettext("Message to the applicant"),
         "view": gettext("Viewed the case"),
@@ -120,12 +119,12 @@ def event_text(event: dict) -> str | Markup:
         "answer_code_spent": gettext("Too many wrong codes: the applicant must look up again"),
     }
     if action == "assignment":
-        return filled(gettext("Assigned to %(name)s"), name=user_name(detail.get("to")))
+        return words.filled(gettext("Assigned to %(name)s"), name=words.user_name(detail.get("to")))
     if action == "view" and str(detail.get("what", "")).startswith("document:"):
         if str(detail["what"]).endswith(":shown"):
             return gettext("Looked at a document")
         return gettext("Downloaded a document")
-    return words.get(action, action)
+    return named.get(action, action)
 
 
 def month_name(value: str) -> str:
@@ -165,6 +164,7 @@ def init_app(app):
         label=choices.label,
         labels=choices.labels,
         as_date=words.as_date,
+        user_name=words.user_name,
         applicant_label=applicant_label,
         state_label=state_label,
         days_since=days_since,
