@@ -24,6 +24,7 @@ from PIL import Image, ImageOps
 from werkzeug.datastructures import FileStorage
 
 from .clock import iso, now_utc
+from .files import private_dir
 from .identifiers import clean_text
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -236,7 +237,7 @@ def store(file_storage: FileStorage, folder: Path) -> StoredFile:
     if not content:
         raise UploadError(_l("The file is empty. Choose the file again."))
     content_type, content = _checked(content)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)  # 0700, whatever the umask: it holds families' documents
     stored_name = secrets.token_hex(16) + ALLOWED[content_type]
     fd = os.open(folder / stored_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:

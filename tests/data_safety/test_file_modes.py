@@ -18,7 +18,7 @@ from forms_service.cli import main
 from forms_service.db import connect
 from forms_service.uploads import StoredFile
 from tests.conftest import SITE, make_app
-from tests.forms.helpers import PDF, VALID_ID
+from tests.forms.helpers import PDF, VALID_ID, submit_assistance
 
 
 @pytest.fixture
@@ -127,3 +127,14 @@ def test_the_database_the_portal_creates_is_private(usual_umask, site_dir, tmp_p
     connect(app.config["PORTAL_DB"]).execute("SELECT count(*) FROM submissions").fetchall()
     assert {p.name for p in data.iterdir()} >= {"portal.sqlite3"}
     assert_private_tree(tmp_path / "var")
+
+
+def test_the_uploads_folder_an_applicant_fills_is_private(usual_umask, site_dir, tmp_path):
+    """PORTAL_UPLOADS set apart from var/ (its parents missing): the documents' folders the
+    first upload creates are 0700, as every document in them is 0600."""
+    top = tmp_path / "documents"
+    app = make_app(tmp_path, PORTAL_UPLOADS=str(top / "portal" / "uploads"))
+    page = submit_assistance(app.test_client())
+    assert page.status_code == 200
+    assert list((top / "portal" / "uploads").iterdir())  # the documents, and their drafts'
+    assert_private_tree(top)
