@@ -16,14 +16,15 @@ The rows are written in the transaction of the event that causes them (`queue.su
 """
 
 import datetime as dt
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import current_app, has_app_context
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
-from . import mail, sms
+from . import choices, mail, sms
 from .clock import iso
 from .db import Database
 from .facts import facts
@@ -204,8 +205,20 @@ def code_text(code: str, lang: str) -> str:
         return str(CODE_TEXT) % {"code": code}
 
 
-def email_text(message_kind: str, reference: str, lang: str, public_url: str) -> tuple[str, str]:
-    """The e-mail's subject and body for this message, in `lang`."""
+def _asked(missing: Sequence[str]) -> str:
+    """The documents asked for, one a line, in the words of the request form (fixed words:
+    never what staff typed)."""
+    if not missing:
+        return ""
+    lines = (f"- {choices.label(choices.DOCUMENT_KIND, kind)}" for kind in missing)
+    return gettext("The documents asked for:") + "\n" + "\n".join(lines)
+
+
+def email_text(
+    message_kind: str, reference: str, lang: str, public_url: str, missing: Sequence[str] = ()
+) -> tuple[str, str]:
+    """The e-mail's subject and body for this message, in `lang`; for "needs_info", the
+    documents asked for (`missing`) by name."""
     link = _link(message_kind, public_url, lang, reference)
     grouped = format_reference(reference)
     with force_locale(lang):
@@ -215,12 +228,16 @@ def email_text(message_kind: str, reference: str, lang: str, public_url: str) ->
             if message_kind == "served"
             else gettext("The status page: %(link)s", link=link)
         )
+        asked = _asked(missing) if message_kind == "needs_info" else ""
         body = "\n\n".join(
-            (
+            part
+            for part in (
                 str(EMAIL_BODIES[message_kind]),
+                asked,
                 gettext("Your reference number: %(reference)s", reference=grouped) + "\n" + where,
                 str(facts()["name"][lang]),
             )
+            if part
         )
     return subject, body
 
@@ -258,7 +275,8 @@ def rows_for(
         text = sms_text(message_kind, reference, lang, public_url)
         rows.append({**common, "channel": "sms", "to_addr": submission["mobile"], "body": text})
     if email and submission.get("email") and mail.enabled(config):
-        subject, body = email_text(message_kind, reference, lang, public_url)
+        missing = json.loads(submission.get("missing_documents") or "[]")
+        subject, body = email_text(message_kind, reference, lang, public_url, missing)
         rows.append(
             {
                 **common,
@@ -285,13 +303,14 @@ def enqueue(
     config = settings(config)
     if config is None:
         return 0
+    columns = ("id", "reference", "lang", "mobile", "email", "missing_documents")
     found = db.execute(
-        "SELECT id, reference, lang, mobile, email FROM submissions WHERE id = ?",
+        f"SELECT {', '.join(columns)} FROM submissions WHERE id = ?",  # noqa: S608
         [submission_id],
     ).fetchone()
     if found is None:
         return 0
-    submission = dict(zip(("id", "reference", "lang", "mobile", "email"), found, strict=True))
+    submission = dict(zip(columns, found, strict=True))
     rows = rows_for(submission, message_kind, config, email=email)
     for row in rows:
         db.table("outbox").insert({**row, "created_at": iso(at), "status": "waiting"})

@@ -27,7 +27,8 @@ recording. Whether the provider accepted the message in that window cannot be kn
   and can tell the applicant another way.
 - E-mail is at-least-once: an abandoned e-mail claim is claimed again and sent again (while
   it has attempts left; then `unknown`). A kill in the same window can deliver an e-mail
-  twice; one that never left is not lost.
+  twice, with the same Message-ID (one per row), so the recipient's mail system shows it
+  once; one that never left is not lost.
 
 The window is one HTTP request or SMTP session long, and the record follows the send at
 once. Stopping the loop (SIGTERM) finishes the row in hand first. Any error other than a
@@ -142,12 +143,21 @@ def settle_abandoned(db: Database, now: str, *, claim_seconds: int = CLAIM_SECON
 # ---------------------------------------------------------------- send
 
 
+def message_id(sender_address: str, row: Mapping[str, Any]) -> str:
+    """The e-mail's Message-ID: one per outbox row, the same on every attempt, so that an
+    e-mail sent again after a kill (at least once, above) is the same message to the
+    recipient's mail system, which shows it once."""
+    domain = sender_address.rpartition("@")[2].strip(" <>") or "localhost"
+    return f"<outbox.{row['id']}.{row['submission_id']}@{domain}>"
+
+
 def _email(config: Mapping[str, Any], row: dict) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = (
+    message["From"] = sender_address = (
         config.get("PORTAL_SMTP_FROM") or config.get("PORTAL_SMTP_USER") or "no-reply@localhost"
     )
     message["To"] = row["to_addr"]
+    message["Message-ID"] = message_id(str(sender_address), row)
     message["Subject"] = row["subject"]
     message.set_content(row["body"])
     return message

@@ -249,6 +249,41 @@ def test_the_staff_message_never_goes_into_a_message(app, db):
     assert queue.get(db, receipt.submission_id)["applicant_message"] == secret  # status page
 
 
+ASKED_WORDS = {
+    "en": ["The documents asked for:", "- Father's death certificate", "- Lease contract"],
+    "ar": ["المستندات المطلوبة:", "- شهادة وفاة الأب", "- عقد الإيجار"],
+}
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_the_email_asking_for_more_names_the_documents_asked(app, db, lang):
+    """What is asked goes to the applicant: the e-mail lists the documents by the request
+    form's words; the SMS (two segments) points to the status page; the staff's own words
+    reach neither."""
+    receipt = new_case(app, db, lang=lang)
+    move(app, db, receipt.submission_id, "verifying")
+    with app.app_context():
+        queue.transition(
+            db,
+            receipt.submission_id,
+            "needs_info",
+            actor="t",
+            role="admin",
+            reason="رقم 1000000008",
+            missing=["death_certificate", "lease"],
+            at=T0,
+        )
+    (mail,) = rows(db, channel="email", message_kind="needs_info")
+    (text,) = rows(db, channel="sms", message_kind="needs_info")
+    lines = mail["body"].splitlines()
+    start = lines.index(ASKED_WORDS[lang][0])
+    assert lines[start : start + 3] == ASKED_WORDS[lang]
+    assert "1000000008" not in mail["body"] + text["body"]
+    move(app, db, receipt.submission_id, "verifying", "committee", "accepted")
+    (accepted,) = rows(db, channel="email", message_kind="accepted")
+    assert ASKED_WORDS[lang][0] not in accepted["body"]
+
+
 def test_no_personal_data_in_any_sms(app, db, gateway):
     submit_assistance(app.test_client(), "ar")
     (case_id,) = [r["id"] for r in db.query("SELECT id FROM submissions")]
@@ -457,6 +492,9 @@ def test_a_sender_killed_after_the_email_went_sends_it_again(app, db, smtp):
     assert len(smtp.sent) == 2
     (sent,) = rows(db)
     assert sent["status"] == "sent" and sent["attempts"] == 2
+    # The same message twice, as mail systems count them: one Message-ID, of this row.
+    first, second = (message["Message-ID"] for message in smtp.sent)
+    assert first == second == f"<outbox.{sent['id']}.{sent['submission_id']}@example.org>"
 
 
 def test_an_sms_whose_answer_never_came_is_unknown_and_not_sent_again(
