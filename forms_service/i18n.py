@@ -42,8 +42,14 @@ def site_path(path: str) -> str:
 
 
 def alternate_url() -> str:
-    """The same page in the other language (view arguments only: never form data)."""
+    """The same page in the other language (view arguments only: never form data).
+
+    A page answered to a POST (a confirmation) has no address of its own to open: the link
+    goes to the page its view names in `g.alternate_page` (endpoint, arguments), or home."""
     other = other_language(g.lang)
+    if request.url_rule is not None and "GET" not in (request.url_rule.methods or ()):
+        named, values = g.get("alternate_page", ("", {}))
+        return lang_url(named, other, **values) if named else f"{PREFIX[other]}/"
     endpoint = request.endpoint or ""
     blueprint, _, view = endpoint.rpartition(".")
     if blueprint.endswith(("_ar", "_en")):

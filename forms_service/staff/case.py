@@ -146,6 +146,7 @@ def transition(case_id):
     if needs_confirming and not (target in lifecycle.NEEDS_REASON and not form.reason.data.strip()):
         if not lifecycle.may(g.staff["role"], row["kind"], row["state"], target):
             abort(403)
+        g.alternate_page = ("staff.case", {"case_id": case_id})  # the other language's link
         return render_template("staff/confirm_move.html", row=row, form=form, target=target)
     try:
         queue.transition(

@@ -44,6 +44,19 @@ def test_a_decision_is_confirmed_on_its_own_page_first(app, staff_db, signed_in,
     assert queue.get(staff_db, case_id)["state"] == target
 
 
+def test_the_confirmation_pages_language_link_opens_the_case(app, staff_db, signed_in):
+    """The confirmation answers a POST: its language link goes to the case in the other
+    language (the POST's own address would answer 405)."""
+    case_id = with_committee(app, staff_db)
+    client = signed_in("committee")
+    page = post_move(client, case_id, "accepted", "", expected="committee")
+    soup = BeautifulSoup(page.get_data(as_text=True), "html.parser")
+    link = soup.select_one("a.staff-lang")["href"]
+    assert link == f"/en/staff/case/{case_id}"
+    other = client.get(link)
+    assert other.status_code == 200 and 'lang="en"' in other.get_data(as_text=True)
+
+
 def test_a_rejection_without_a_reason_asks_for_it_before_any_confirmation(app, staff_db, signed_in):
     case_id = with_committee(app, staff_db)
     response = post_move(signed_in("committee"), case_id, "rejected", expected="committee")
