@@ -38,6 +38,25 @@ def local_today(now: dt.datetime | None = None) -> dt.date:
     return local(now or now_utc()).date()
 
 
+def days_waited(stored: str, now: dt.datetime | None = None) -> int:
+    """Whole days since a stored time, counted on Riyadh dates (received yesterday: 1)."""
+    return (local_today(now) - local(stored).date()).days
+
+
+def late_before(late_days: int, now: dt.datetime | None = None) -> str:
+    """The one rule of "late": what was stored before this moment has waited more than
+    `late_days` Riyadh days (`days_waited` > late_days). It is the start, in stored UTC, of
+    the Riyadh day `late_days` days before today: the queue's filter compares it in SQL, the
+    badges in Python (`is_late`), so the two never disagree."""
+    day = local_today(now) - dt.timedelta(days=late_days)
+    return iso(dt.datetime.combine(day, dt.time(), LOCAL).astimezone(dt.UTC))
+
+
+def is_late(stored: str, late_days: int, now: dt.datetime | None = None) -> bool:
+    """Stored (as the portal stores times) before `late_before`."""
+    return stored < late_before(late_days, now)
+
+
 def week_start(day: dt.date) -> dt.date:
     """The Sunday a week (Sunday to Saturday) begins on."""
     return day - dt.timedelta(days=(day.weekday() + 1) % 7)

@@ -112,8 +112,8 @@ def _overdue(db: Database, now: dt.datetime, late_days: int) -> dict:
             "id": id_,
             "reference": reference,
             "state": state,
-            "received": created[:10],
-            "days": (now.date() - dt.date.fromisoformat(created[:10])).days,
+            "received": clock.local(created).date().isoformat(),
+            "days": clock.days_waited(created, now),
         }
         for id_, reference, state, created in db.execute(rows_sql, [*params, OLDEST])
     ]

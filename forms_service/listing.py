@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import identifiers
-from .clock import iso, now_utc
+from .clock import late_before
 from .config import ANSWER_DAYS
 from .lifecycle import OPEN_STATES, WAITING_STATES, Kind
 
@@ -73,10 +73,9 @@ def where(filters: Filters, *, with_state: bool = True, now: dt.datetime | None 
     elif filters.assigned == "none":
         clauses.append("s.assigned_to IS NULL")
     if filters.overdue:
-        cutoff = (now or now_utc()) - dt.timedelta(days=filters.late_days)
         open_states = [str(s) for s in WAITING_STATES[filters.kind]]
         clauses.append(f"s.state IN ({','.join('?' * len(open_states))}) AND s.created_at < ?")
-        params.extend([*open_states, iso(cutoff)])
+        params.extend([*open_states, late_before(filters.late_days, now)])
     if filters.answered:
         clauses.append("s.answered_at IS NOT NULL")
     if filters.since:

@@ -70,17 +70,24 @@ def channel_label(code: str) -> str:
     return words.channel_name(code, g.get("lang", DEFAULT))
 
 
+def waited_too_long(moment: str | None) -> bool:
+    """More than the policy's period (PORTAL_ANSWER_DAYS) since a stored moment: the rule of
+    the queue's "late" filter (clock.late_before)."""
+    return bool(moment) and clock.is_late(moment, current_app.config["PORTAL_ANSWER_DAYS"])
+
+
 def is_late(row: dict) -> bool:
-    """Waiting longer than the policy's period (PORTAL_ANSWER_DAYS) in a waiting state."""
+    """Late: in a waiting state and received more than PORTAL_ANSWER_DAYS ago."""
     waiting = WAITING_STATES[Kind(row["kind"])]
-    late_days = current_app.config["PORTAL_ANSWER_DAYS"]
-    return row["state"] in waiting and days_since(row["created_at"]) > late_days
+    return row["state"] in waiting and waited_too_long(row["created_at"])
 
 
 def days_since(moment: str) -> int:
     """Whole days since a stored moment, counted on Riyadh dates."""
-    day = words.as_date(moment)
-    return (clock.local_today() - day).days if day else 0
+    try:
+        return clock.days_waited(moment)
+    except (AttributeError, TypeError, ValueError):  # no time, or not one
+        return 0
 
 
 def duplicate_reason(reason: str) -> str:
@@ -170,6 +177,7 @@ def init_app(app):
         days_since=days_since,
         local_time=clock.local_text,
         is_late=is_late,
+        waited_too_long=waited_too_long,
         month_name=month_name,
         by_month=by_month,
         next_words=timeline.next_words,

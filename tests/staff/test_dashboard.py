@@ -86,8 +86,10 @@ def seeded(app, db):
                 ("rejected", "2025-11-30T20:59:59"),  # 23:59:59 in Riyadh
             ),
             "withdrawn": request(db, "2026-11-01T00:00", ("withdrawn", "2026-11-02T00:00")),
-            "exactly_14_days": request(db, "2026-11-11T12:00"),
-            "just_over_14_days": request(db, "2026-11-11T11:59:59"),
+            # Late is counted on Riyadh dates: 00:00 on 11 November there is 14 days before
+            # NOW's 25 November (not late), one second earlier is 15 (late).
+            "fourteen_days": request(db, "2026-11-10T21:00"),
+            "fifteen_days": request(db, "2026-11-10T20:59:59"),
         }
         volunteer = queue.submit(
             db, kind=Kind.VOLUNTEER, lang="en", fields={}, at=at("2026-11-24T10:00")
@@ -135,7 +137,7 @@ def test_late_requests_are_the_queues_overdue_filter_oldest_first(seeded, db):
     assert overdue["count"] == 2 and overdue["days"] == 14
     assert [(r["reference"], r["state"], r["received"], r["days"]) for r in overdue["oldest"]] == [
         (seeded["verifying"].reference, "verifying", "2026-10-01", 55),
-        (seeded["just_over_14_days"].reference, "received", "2026-11-11", 14),
+        (seeded["fifteen_days"].reference, "received", "2026-11-10", 15),
     ]
 
 

@@ -1,11 +1,12 @@
 """The queue list, search and case page, as staff use them; hostile data stays inert."""
 
+import datetime as dt
 import re
 
 import pytest
 from bs4 import BeautifulSoup
 
-from forms_service import lifecycle, queue
+from forms_service import clock, dashboard, lifecycle, queue
 from tests.forms.helpers import reference_on, submit_assistance
 from tests.staff.conftest import csrf_of
 
@@ -317,3 +318,44 @@ def test_staff_entry_records_the_channel(app, staff_db, signed_in):
         "SELECT actor FROM events WHERE action = 'submitted' AND submission_id = ?", [row["id"]]
     ).fetchone()
     assert event == ("officer",)
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_late_is_one_rule_for_the_filter_the_badge_the_case_and_the_dashboard(
+    app, staff_db, signed_in, lang
+):
+    """Received at the first second of the Riyadh day 14 days ago: 14 days waited, not late;
+    one second earlier: 15 days, late. The filter, the list's badge, the case page and the
+    dashboard agree on both (the filter once counted 14 × 24 hours from now)."""
+    cutoff = clock.late_before(app.config["PORTAL_ANSWER_DAYS"])
+    on_time = seed(app, staff_db, "في الموعد").submission_id
+    late = seed(app, staff_db, "متأخر").submission_id
+    earlier = clock.iso(clock.parse(cutoff) - dt.timedelta(seconds=1))
+    for case_id, moment in ((on_time, cutoff), (late, earlier)):
+        staff_db.execute("UPDATE submissions SET created_at = ? WHERE id = ?", [moment, case_id])
+    staff_db.conn.commit()
+    client, prefix = signed_in("officer"), "/en" if lang == "en" else ""
+    late_word = "late" if lang == "en" else "متأخر"
+
+    def badged(html: str) -> set[int]:
+        soup = BeautifulSoup(html, "html.parser")
+        return {
+            int(re.search(r"/staff/case/(\d+)", str(row)).group(1))
+            for row in soup.select("tbody tr")
+            if row.select_one(".badge") and late_word in row.select_one(".badge").get_text()
+        }
+
+    listing_html = client.get(f"{prefix}/staff/assistance/").get_data(as_text=True)
+    filtered = client.get(f"{prefix}/staff/assistance/?overdue=1").get_data(as_text=True)
+    assert badged(listing_html) == {late}
+    assert {int(i) for i in re.findall(r"/staff/case/(\d+)", filtered)} == {late}
+    for case_id, days, is_late in ((on_time, 14, False), (late, 15, True)):
+        page = BeautifulSoup(
+            client.get(f"{prefix}/staff/case/{case_id}").get_data(as_text=True), "html.parser"
+        )
+        waiting = page.find("dt", string=re.compile("Days waiting|أيام الانتظار")).parent
+        assert waiting.select_one("dd bdi").get_text() == str(days)
+        assert bool(waiting.select_one(".badge")) is is_late
+    overdue = dashboard.stats(staff_db)["overdue"]
+    assert overdue["count"] == 1 and [r["id"] for r in overdue["oldest"]] == [late]
+    assert overdue["oldest"][0]["days"] == 15
