@@ -37,7 +37,13 @@ class TextField(StringField):
 
     def pre_validate(self, form):
         if len(self.data or "") > self.max_length:
-            raise StopValidation(_l("Use %(num)d characters or fewer.", num=self.max_length))
+            raise StopValidation(
+                _l(
+                    "Use %(num)d characters or fewer in “%(field)s”.",
+                    num=self.max_length,
+                    field=self.label.text,
+                )
+            )
 
 
 class LongTextField(TextField):
@@ -208,7 +214,9 @@ def email(form, field):
 
 def in_the_past(form, field):
     if isinstance(field.data, dt.date) and field.data >= dt.date.today():
-        raise ValidationError(_l("The date of birth must be in the past."))
+        raise ValidationError(
+            _l("Enter a date in the past in “%(field)s”.", field=field.label.text)
+        )
 
 
 def age_between(low: int, high: int, message):

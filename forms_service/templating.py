@@ -1,6 +1,8 @@
 """Helpers the templates use: error lists, words for codes, dates, masked identifiers."""
 
 import datetime as dt
+import re
+from collections.abc import Callable
 
 from flask import current_app, g
 from flask_babel import format_date, gettext
@@ -47,7 +49,25 @@ def _field_errors(field):
     if not field.errors:
         return []
     target = f"{field.id}-0" if field.type in CHOICE_FIELDS else field.id
-    return [(target, str(field.errors[0]))]
+    return [(target, field_error(field))]
+
+
+# The entries of a list of sub-forms, by the list's name: an error in one says which entry
+# ("Child 2: Enter the child's full name."), in the summary and beside the field alike.
+ENTRY_NAMES: dict[str, Callable[[int], str]] = {
+    "orphans": lambda number: gettext("Child %(num)d", num=number),
+}
+_ENTRY = re.compile(r"^([a-z_]+)-([0-9]+)-")
+
+
+def field_error(field) -> str:
+    """A field's first error as shown to the person, naming the entry it belongs to."""
+    message = str(field.errors[0])
+    entry = _ENTRY.match(field.id or "")
+    if entry and entry.group(1) in ENTRY_NAMES:
+        name = ENTRY_NAMES[entry.group(1)](int(entry.group(2)) + 1)
+        return gettext("%(entry)s: %(message)s", entry=name, message=message)
+    return message
 
 
 def applicant_label(state: str) -> str:
@@ -177,6 +197,7 @@ def init_app(app):
         days_since=days_since,
         local_time=clock.local_text,
         is_late=is_late,
+        field_error=field_error,
         waited_too_long=waited_too_long,
         month_name=month_name,
         by_month=by_month,

@@ -49,6 +49,38 @@ def test_a_word_in_a_number_field_names_the_field_and_is_kept_as_typed(client):
     assert soup_of(response).select_one("#family_size")["value"] == "a few"
 
 
+CHILD_AND_LENGTH = {
+    "en": [
+        "Use 80 characters or fewer in “City”.",
+        "Child 2: Enter the child's full name.",
+        "Child 2: Enter a date in the past in “Date of birth”.",
+    ],
+    "ar": [
+        "استخدم في «المدينة» 80 حرفًا أو أقل.",
+        "الطفل 2: أدخل الاسم الكامل للطفل.",
+        "الطفل 2: أدخل في «تاريخ الميلاد» تاريخًا قبل تاريخ اليوم.",
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_every_message_names_its_field_and_its_child(client, lang):
+    """A length, a child's field, a date in the future: each message says which field (and
+    which child), the same in the summary and beside the field; what was typed is kept."""
+    url = ("/en" if lang == "en" else "") + "/forms/assistance/"
+    long_city = "الجموم " * 15
+    data = assistance_data(city=long_city)
+    data |= {"orphans-1-name": "", "orphans-1-birth_date": "2999-01-01"}
+    response = post(client, url, data, documents())
+    summary = [a.get_text(" ", strip=True) for a in soup_of(response).select(".error-summary a")]
+    assert summary == CHILD_AND_LENGTH[lang]
+    prefix = "Error: " if lang == "en" else "خطأ: "
+    assert errors_in(response) == [prefix + message for message in CHILD_AND_LENGTH[lang]]
+    kept = soup_of(response)
+    assert kept.select_one("#city")["value"] == long_city.strip()
+    assert kept.select_one("#orphans-1-birth_date")["value"] == "2999-01-01"
+
+
 @pytest.mark.parametrize(
     ("lang", "one", "several"),
     [("en", "There is a problem", "There are problems"), ("ar", "يوجد خطأ", "توجد أخطاء")],
