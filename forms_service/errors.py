@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import g, request
+from flask import g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -42,8 +42,6 @@ PAGES = {
 
 
 def render_error(code: int):
-    from flask import render_template
-
     g.lang = url_language(request.path)
     title, message = PAGES.get(code, PAGES[500])
     return (

@@ -1,5 +1,7 @@
 """The schema as code: one function a step, applied in order at start."""
 
+import re
+
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("portal")
@@ -224,8 +226,6 @@ def m003_events_outlive_cases(db):
     Self-contained: reads the table's current shape (columns, indexes, other triggers) from
     the schema, so a column or index added to `events` earlier survives the rebuild.
     """
-    import re
-
     (table_sql,) = db.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'"
     ).fetchone()

@@ -5,6 +5,8 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
+from . import db
+from .config import from_environment
 from .logtext import log_safe
 
 
@@ -49,9 +51,6 @@ def check_site(site: Path) -> None:
 
 
 def serve(port: int, workers: int = 2, host: str = "127.0.0.1"):
-    from . import db
-    from .config import from_environment
-
     settings = from_environment()
     check_site(Path(settings["PORTAL_SITE"]))
     # The database is made ready once, before the workers start.

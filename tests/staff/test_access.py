@@ -1,6 +1,7 @@
 """Who may open what, sessions that really end, throttling, the second factor."""
 
 import re
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -299,3 +300,18 @@ def test_a_password_only_session_is_offered_no_menu(app, staff_db):
     client = password_only(app.test_client())
     html = client.get("/staff/login/code").get_data(as_text=True)
     assert "/staff/users" not in html and "/staff/assistance/" not in html
+
+
+def test_every_view_a_template_asks_about_is_one_access_knows():
+    """may_open("…") answers False for a name ACCESS does not know, which would hide a link
+    for everyone without a word: every name a template asks about is a key of ACCESS (the
+    literal ones, and the views of the back office's menu)."""
+    templates = Path(staff_session.__file__).parents[1] / "templates"
+    asked = set()
+    for template in templates.rglob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        asked |= set(re.findall(r"""may_open\(["']([a-z_]+)["']\)""", text))
+        if "may_open(view)" in text:  # the menu: its list of (view, arguments, words)
+            asked |= set(re.findall(r"""\(\s*["']([a-z_]+)["'],\s*\{""", text))
+    assert {"queue", "users", "meeting", "export"} <= asked  # the scan finds what is there
+    assert asked - set(staff_session.ACCESS) == set()
