@@ -3,6 +3,7 @@
 import re
 import secrets
 
+from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -363,6 +364,11 @@ class FeedbackForm(PublicForm):
         [Optional(), saudi_mobile],
         render_kw={"autocomplete": "tel"},
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The channels are named in the facts file, in each language (not lazy strings).
+        self.channel.choices = choices.channels(g.get("lang", "ar"))
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

@@ -409,7 +409,6 @@ def volunteer():
 @bp.route("/feedback/", methods=["GET", "POST"])
 def feedback():
     form = FeedbackForm(reference=_linked_reference())
-    form.channel.choices = choices.channels(g.lang)
     return _simple_form("feedback", form, feedback_record, "public/feedback.html")
 
 

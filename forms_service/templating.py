@@ -11,7 +11,7 @@ from markupsafe import Markup
 from . import answers, case_view, choices, clock, identifiers, listing, registry, timeline, words
 from .db import get_db
 from .facts import facts
-from .i18n import DEFAULT
+from .i18n import DEFAULT, long_date
 from .lifecycle import (
     ACTION_LABELS,
     APPLICANT_LABELS,
@@ -168,6 +168,16 @@ def by_month(series: list) -> list:
     return [(month_name(label), value) for label, value in series]
 
 
+def field_of(kind: str, key: str) -> registry.Field:
+    """A field of the registry, for a page that shows a few of them by name."""
+    return registry.by_key(registry.fields_of(kind))[key]
+
+
+def shown(field: registry.Field, record: dict) -> str:
+    """A registry field's value in a stored record, as a page shows it (words for codes)."""
+    return words.shown(field, field.value(record), g.get("lang", DEFAULT), long_date)
+
+
 def init_app(app):
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -198,6 +208,8 @@ def init_app(app):
         local_time=clock.local_text,
         is_late=is_late,
         field_error=field_error,
+        field_of=field_of,
+        shown=shown,
         waited_too_long=waited_too_long,
         month_name=month_name,
         by_month=by_month,

@@ -4,11 +4,12 @@ These need no built site: a bare Flask app with Babel is enough to read labels.
 """
 
 import pytest
+from bs4 import BeautifulSoup
 from flask import Flask, g
-from flask_babel import Babel
+from flask_babel import Babel, force_locale
 from wtforms import FieldList, FileField, FormField
 
-from forms_service import case_view, export_writers, records, registry
+from forms_service import case_view, choices, export_writers, records, registry, words
 from forms_service.forms import (
     AssistanceRequestForm,
     FeedbackForm,
@@ -16,7 +17,9 @@ from forms_service.forms import (
     VolunteerForm,
 )
 from forms_service.lifecycle import Kind
+from forms_service.registry import Type
 from forms_service.staff.forms import StaffEntryForm
+from tests.forms.helpers import assistance_data, submit_assistance
 
 # Not answers: the one-time key, the honeypot, the token, and the consent (stored word for
 # word with its version, beside the fields).
@@ -150,3 +153,56 @@ def test_personal_data_is_marked(ctx):
         assert {"full_name", "mobile", "birth_date"} <= registry.personal_keys(kind)
     assert "national_id" in registry.personal_keys("assistance")
     assert {f.key for f in registry.ORPHAN if f.personal} == {"name", "birth_date"}
+
+
+def form_fields(form) -> dict:
+    """The form's answer fields by registry key (groups joined with a dot), the orphan's too."""
+    found = {}
+    for field in form:
+        if isinstance(field, FieldList):
+            continue
+        if isinstance(field, FormField):
+            found |= {f"{field.name}.{sub.short_name}": sub for sub in field.form}
+            continue
+        found[field.name] = field
+    return found
+
+
+@pytest.mark.parametrize(
+    ("form_class", "fields"),
+    [
+        (AssistanceRequestForm, registry.ASSISTANCE),
+        (VolunteerForm, registry.VOLUNTEER),
+        (FeedbackForm, registry.FEEDBACK),
+        (OrphanForm, registry.ORPHAN),
+    ],
+)
+def test_a_forms_choices_are_the_registrys_codes(ctx, form_class, fields):
+    """A question with choices offers exactly the codes the registry turns into words (the
+    case page, the exports): a code added on one side only would show as a bare code."""
+    asked = form_fields(form_class())
+    coded = [f for f in fields if f.key in asked and f.type in words.CODED - {Type.YES_NO}]
+    assert coded  # every form has coded questions
+    for field in coded:
+        offered = [code for code, _words in asked[field.key].choices or ()]
+        codes = choices.channels(g.lang) if field.type == Type.CHANNEL else field.codes
+        assert offered == [code for code, _words in codes], field.key
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_the_confirmation_page_uses_the_registrys_labels(app, lang):
+    """The receipt's summary names its fields with the registry's labels, its codes in words."""
+    page = submit_assistance(app.test_client(), lang)
+    soup = BeautifulSoup(page.get_data(as_text=True), "html.parser")
+    rows = {
+        row.dt.get_text(strip=True): row.dd.get_text(" ", strip=True)
+        for row in soup.select(".summary__row")
+    }
+    with app.test_request_context(), force_locale(lang):
+        fields = registry.by_key(registry.ASSISTANCE)
+        labels = [str(fields[k].label) for k in ("full_name", "national_id", "mobile")]
+        support = fields["support_type"]
+        words = choices.labels(support.codes, assistance_data()["support_type"])
+        support_label = str(support.label)
+    assert set(labels) <= set(rows)
+    assert rows[support_label] == words
