@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .clock import iso, now_utc
-from .db import Database, immediate
+from .db import Database, immediate, insert
 from .events import Event, record
 from .identifiers import clean_number
 from .lifecycle import STAFF_ROLES, Role
@@ -65,7 +65,9 @@ def add_user(db: Database, username: str, role: str, password: str, *, actor: st
     with immediate(db):
         if db.execute("SELECT 1 FROM staff WHERE username = ?", [username]).fetchone():
             raise AccountError(f"user {username!r} exists")
-        db.table("staff").insert(
+        insert(
+            db,
+            "staff",
             {
                 "username": username,
                 "password_hash": _hasher.hash(password),
@@ -73,7 +75,7 @@ def add_user(db: Database, username: str, role: str, password: str, *, actor: st
                 "active": 1,
                 "created_at": moment,
                 "password_changed_at": moment,
-            }
+            },
         )
         record(db, Event("staff_added", actor, detail={"username": username, "role": role}))
 
@@ -217,14 +219,16 @@ def start_session(db: Database, username: str, *, second_factor_ok: bool) -> str
     token = secrets.token_urlsafe(32)
     moment = iso(now_utc())
     with immediate(db):
-        db.table("staff_sessions").insert(
+        insert(
+            db,
+            "staff_sessions",
             {
                 "token_hash": _hash_token(token),
                 "username": username,
                 "created_at": moment,
                 "last_seen": moment,
                 "second_factor_ok": int(second_factor_ok),
-            }
+            },
         )
         record(db, Event("login", username))
     return token

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .clock import iso, now_utc
-from .db import Database, immediate
+from .db import Database, immediate, insert
 from .uploads import ALLOWED, StoredFile, document_row, remove
 
 MAX_AGE = dt.timedelta(days=1)
@@ -111,7 +111,7 @@ def add_document(
             "SELECT stored_name FROM documents WHERE draft_id = ? AND kind = ?", [draft_id, kind]
         ).fetchone()
         db.execute("DELETE FROM documents WHERE draft_id = ? AND kind = ?", [draft_id, kind])
-        db.table("documents").insert(document_row(stored, kind, draft_id=draft_id))
+        insert(db, "documents", document_row(stored, kind, draft_id=draft_id))
     return old[0] if old else None
 
 

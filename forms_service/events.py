@@ -5,7 +5,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from .clock import iso, now_utc
-from .db import Database
+from .db import Database, insert
 
 
 @dataclass(frozen=True)
@@ -24,4 +24,4 @@ def record(db: Database, event: Event, at: dt.datetime | None = None) -> None:
     row = asdict(event)
     row["detail"] = json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
     row["at"] = iso(at or now_utc())
-    db.table("events").insert(row)
+    insert(db, "events", row)

@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import choices, mail, sms
 from .clock import iso
-from .db import Database
+from .db import Database, insert
 from .facts import facts
 from .identifiers import format_reference
 from .lifecycle import Kind, State
@@ -313,7 +313,7 @@ def enqueue(
     submission = dict(zip(columns, found, strict=True))
     rows = rows_for(submission, message_kind, config, email=email)
     for row in rows:
-        db.table("outbox").insert({**row, "created_at": iso(at), "status": "waiting"})
+        insert(db, "outbox", {**row, "created_at": iso(at), "status": "waiting"})
     return len(rows)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from . import identifiers
 from .choices import DOCUMENT_KIND
 from .clock import iso, now_utc
-from .db import Database, immediate
+from .db import Database, immediate, insert
 from .events import Event, record
 from .lifecycle import INITIAL_STATE, NEEDS_REASON, TRANSITIONS, Kind, Role, State, may
 from .migrations import ERASED_DETAIL
@@ -118,17 +118,17 @@ def submit(
                     f"{prefix}_lang": words.lang,
                     f"{prefix}_at": iso(at),
                 }
-        submission_id = db.table("submissions").insert(row).last_pk
-        if submission_id is None:  # never: the row's id is given
-            raise RuntimeError("the submission was stored without an id")
+        submission_id = insert(db, "submissions", row)
         for position, orphan in enumerate(orphans):
-            db.table("orphans").insert(
+            insert(
+                db,
+                "orphans",
                 {
                     "submission_id": submission_id,
                     "position": position,
                     "name_norm": identifiers.fold_arabic(orphan["name"]),
                     **orphan,
-                }
+                },
             )
         documents = 0
         if draft_id:
@@ -155,9 +155,7 @@ def submit(
             at,
         )
         if mail:
-            db.table("outbox").insert(
-                {"submission_id": submission_id, "created_at": iso(at), **mail}
-            )
+            insert(db, "outbox", {"submission_id": submission_id, "created_at": iso(at), **mail})
         after_submit(db, submission_id, kind, notify, at, email=not mail)
         return Receipt(submission_id, reference, row["created_at"], answer_from, is_new=True)
 
@@ -391,7 +389,7 @@ def attach_document(
 ) -> None:
     """A document added by staff to an existing case (staff entry)."""
     with immediate(db):
-        db.table("documents").insert(document_row(stored, kind, submission_id=submission_id))
+        insert(db, "documents", document_row(stored, kind, submission_id=submission_id))
         record(db, Event("document_added", actor, submission_id, detail={"kind": kind}))
 
 
