@@ -343,6 +343,13 @@ def test_page_has_each_chart_with_an_accessible_table(seeded, app, db, lang):
     for chart in charts:
         assert soup.find(id=chart["aria-labelledby"]).name == "title"
         table = chart.find_parent(class_="dashboard-chart").find("table")
+        # Folded under its chart: a closed <details> after the figure, opened by its summary.
+        folded = table.find_parent("details")
+        assert folded is not None and not folded.has_attr("open")
+        assert folded.summary.get_text(strip=True) == (
+            "الأرقام في جدول" if lang == "ar" else "The numbers, as a table"
+        )
+        assert folded.find_previous_sibling("figure").find("svg") is chart
         assert table.caption.get_text(strip=True)
         assert table.select("thead th[scope=col]") and table.select("tbody th[scope=row]")
     for table in soup.select("table"):
