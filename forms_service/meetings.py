@@ -18,7 +18,7 @@ from typing import Any
 from . import events, queue
 from .clock import iso, now_utc
 from .db import Database, immediate
-from .lifecycle import Kind, Role, State
+from .lifecycle import NEEDS_REASON, Kind, Role, State
 
 # Who runs meetings (builds the agenda, decides, closes); everyone else reads the minutes.
 RUNNERS = frozenset({Role.COMMITTEE, Role.ADMIN})
@@ -448,6 +448,32 @@ def move(
             db, "meeting_agenda", actor, {"meeting": meeting_id, "moved": case_id, "step": step}
         )
     return True
+
+
+def check_decision(
+    db: Database,
+    meeting_id: int,
+    case_id: int,
+    decision: str,
+    *,
+    reason: str = "",
+    role: Role | str,
+) -> None:
+    """What `decide` refuses, refused the same way, without writing anything: checked before
+    a decision is shown for confirming, so that the confirmation never offers what cannot
+    be recorded."""
+    _require_runner(role)
+    if decision not in DECISIONS:
+        raise ValueError(decision)
+    _open_meeting(db, meeting_id)
+    _undecided_item(db, meeting_id, case_id)
+    found = db.execute("SELECT state FROM submissions WHERE id = ?", [case_id]).fetchone()
+    if found is None:
+        raise CaseGone(case_id)
+    if found[0] != State.COMMITTEE:
+        raise queue.LostRace(case_id)
+    if decision != DEFERRED and State(decision) in NEEDS_REASON and not (reason or "").strip():
+        raise queue.ReasonRequired(State(decision))
 
 
 def decide(

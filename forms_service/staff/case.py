@@ -147,7 +147,22 @@ def transition(case_id):
         if not lifecycle.may(g.staff["role"], row["kind"], row["state"], target):
             abort(403)
         g.alternate_page = ("staff.case", {"case_id": case_id})  # the other language's link
-        return render_template("staff/confirm_move.html", row=row, form=form, target=target)
+        return render_template(
+            "staff/confirm_move.html",
+            row=row,
+            target=target,
+            reason=form.reason.data,
+            token=form.csrf_token,
+            action=lang_url("staff.transition", case_id=case_id),
+            hidden=[
+                ("target", target),
+                ("expected", form.expected.data or ""),
+                ("reason", form.reason.data or ""),
+                ("confirmed", "1"),
+            ],
+            back_url=lang_url("staff.case", case_id=case_id),
+            back_text=_("Back to the case"),
+        )
     try:
         queue.transition(
             get_db(),

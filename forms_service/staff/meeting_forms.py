@@ -72,6 +72,7 @@ class DecisionForm(FlaskForm):
     """A decision on one case of the agenda: one per case on the page (prefix "case-ID")."""
 
     decision = HiddenField()  # the button pressed: accepted, rejected or deferred
+    confirmed = HiddenField()  # "1" once an acceptance or a rejection was confirmed
     reason = LongTextField(
         _l("Reason"),
         max_length=2000,

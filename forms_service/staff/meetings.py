@@ -296,7 +296,15 @@ def meeting_decide(meeting_id, case_id):
         if found["closed_at"]:
             return _refused(meeting_id, data.MeetingClosed(meeting_id))
         return _meeting_page(found, status=400, failed=form, failed_case=case_id)
+    # An acceptance or a rejection moves the case and tells the applicant: confirmed first,
+    # on a page of its own (checked as the decision itself would be).
+    confirming = decision != data.DEFERRED and form.confirmed.data != "1"
     try:
+        if confirming:
+            data.check_decision(
+                get_db(), meeting_id, case_id, decision, reason=form.reason.data, role=_role()
+            )
+            return _confirm_decision(found, case_id, form, decision)
         data.decide(
             get_db(),
             meeting_id,
@@ -322,6 +330,28 @@ def meeting_decide(meeting_id, case_id):
     if after is None:
         return redirect(lang_url("staff.meeting", meeting_id=meeting_id, _anchor="close-title"))
     return _back(meeting_id, after)
+
+
+def _confirm_decision(meeting: dict, case_id: int, form: DecisionForm, decision: str):
+    """The decision to confirm: the case, the decision and its reason, sent again with
+    `confirmed`; or back to the meeting."""
+    g.alternate_page = ("staff.meeting", {"meeting_id": meeting["id"]})
+    back = lang_url("staff.meeting", meeting_id=meeting["id"], _anchor=f"item-{case_id}")
+    return render_template(
+        "staff/confirm_move.html",
+        row=queue.get(get_db(), case_id),
+        target=decision,
+        reason=form.reason.data,
+        token=form.csrf_token,
+        action=lang_url("staff.meeting_decide", meeting_id=meeting["id"], case_id=case_id),
+        hidden=[
+            (form.decision.name, decision),
+            (form.reason.name, form.reason.data or ""),
+            (form.confirmed.name, "1"),
+        ],
+        back_url=back,
+        back_text=_("Back to the meeting"),
+    )
 
 
 def _reference_on_agenda(meeting_id: int, case_id: int) -> str:

@@ -119,8 +119,14 @@ def test_a_meeting_from_agenda_to_signed_minutes(
     assert [r in agenda_csv.text() for r in grouped] == [True] * 3
     page.goto(meeting_url)
 
-    # The meeting: accept the first; reject the second, first without a reason (refused).
+    # The meeting: accept the first (confirmed on its own page); reject the second, first
+    # without a reason (refused).
     page.click(f"#item-{cases[0]} button[value=accepted]")
+    page.wait_for_selector(".confirm-move")
+    assert state_of(database, cases[0]) == "committee"
+    clean(page, axe, lang)
+    screenshot(page, "confirm-accept")
+    page.click(".confirm-move button[type=submit]")
     page.wait_for_selector(f"#item-{cases[0]}[data-decision=accepted]")
     page.click(f"#item-{cases[2]} button[value=rejected]")
     page.wait_for_selector(".error-summary")
@@ -130,6 +136,9 @@ def test_a_meeting_from_agenda_to_signed_minutes(
     screenshot(page, "reject-needs-a-reason")
     page.fill(f"#case-{cases[2]}-reason", REASON[lang])
     page.click(f"#item-{cases[2]} button[value=rejected]")
+    page.wait_for_selector(".confirm-move")
+    assert REASON[lang] in page.locator(".confirm-move .panel").inner_text()
+    page.click(".confirm-move button[type=submit]")
     page.wait_for_selector(f"#item-{cases[2]}[data-decision=rejected]")
     page.click(f"#item-{cases[1]} button[value=deferred]")
     page.wait_for_selector(f"#item-{cases[1]}[data-decision=deferred]")

@@ -105,13 +105,14 @@ def token(client, url="/en/staff/meetings") -> str:
     return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', html).group(1)
 
 
-def decide(client, meeting_id, case_id, decision, reason=""):
+def decide(client, meeting_id, case_id, decision, reason="", confirmed="1"):
+    """A decision as the meeting page posts it; `confirmed` as its confirmation page sends it
+    again ("" for the first press of the button)."""
     page = f"/en/staff/meeting/{meeting_id}"
     action = f"{page}/decide/{case_id}"
     prefix = f"case-{case_id}"
-    return post_form(
-        client, page, action, **{f"{prefix}-decision": decision, f"{prefix}-reason": reason}
-    )
+    fields = {f"{prefix}-decision": decision, f"{prefix}-reason": reason}
+    return post_form(client, page, action, **fields, **{f"{prefix}-confirmed": confirmed})
 
 
 # ---------------------------------------------------------------- who may do what
@@ -360,6 +361,53 @@ def test_queue_transition_takes_the_meeting_as_one_optional_keyword(app, staff_d
     with app.test_request_context():
         queue.transition(staff_db, other, "rejected", actor="c", role="committee", reason="r")
     assert events_of(staff_db, other, "transition")[-1]["detail"] == {"reason": "r"}
+
+
+@pytest.mark.parametrize(("decision", "reason"), [("accepted", ""), ("rejected", "الدخل أعلى")])
+def test_a_meeting_decision_is_confirmed_on_its_own_page_first(
+    signed_in, staff_db, three, decision, reason
+):
+    """The button records nothing yet: a page shows the case, the decision and its reason,
+    whose form sends them again with the confirmation; its language link opens the meeting."""
+    meeting_id, cases = three
+    client = signed_in("committee")
+    first = decide(client, meeting_id, cases[0], decision, reason, confirmed="")
+    assert first.status_code == 200
+    assert state_of(staff_db, cases[0]) == "committee"
+    assert meetings.agenda(staff_db, meeting_id)[0]["decision"] is None
+    html = first.get_data(as_text=True)
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.select_one("a.staff-lang")["href"] == f"/staff/meeting/{meeting_id}"
+    again = form_fields(html, f"/staff/meeting/{meeting_id}/decide/{cases[0]}")
+    prefix = f"case-{cases[0]}"
+    assert again[f"{prefix}-decision"] == decision and again[f"{prefix}-confirmed"] == "1"
+    assert again[f"{prefix}-reason"] == reason
+    confirmed = client.post(f"/en/staff/meeting/{meeting_id}/decide/{cases[0]}", data=again)
+    assert confirmed.status_code == 302
+    assert state_of(staff_db, cases[0]) == decision
+
+
+def test_deferring_needs_no_confirmation(signed_in, staff_db, three):
+    meeting_id, cases = three
+    response = decide(signed_in("committee"), meeting_id, cases[1], "deferred", confirmed="")
+    assert response.status_code == 302
+    assert meetings.agenda(staff_db, meeting_id)[1]["decision"] == "deferred"
+
+
+def test_a_confirmation_is_never_offered_for_what_cannot_be_recorded(signed_in, staff_db, three):
+    """Rejecting without a reason asks for it on the meeting page; a case moved meanwhile
+    is reported; a closed meeting refuses: before any confirmation page."""
+    meeting_id, cases = three
+    client = signed_in("committee")
+    no_reason = decide(client, meeting_id, cases[2], "rejected", "", confirmed="")
+    assert no_reason.status_code == 400 and "Confirm the decision" not in no_reason.get_data(
+        as_text=True
+    )
+    with staff_db.conn:
+        staff_db.execute("UPDATE submissions SET state = 'verifying' WHERE id = ?", [cases[0]])
+    moved = decide(client, meeting_id, cases[0], "accepted", confirmed="")
+    assert "Confirm the decision" not in moved.get_data(as_text=True)
+    assert state_of(staff_db, cases[0]) == "verifying"
 
 
 def test_rejecting_without_a_reason_asks_for_one_on_the_page(signed_in, staff_db, three):
