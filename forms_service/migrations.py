@@ -482,3 +482,15 @@ M007 = [
 @migrations()
 def m007_applicant_answers(db):
     _run(db, M007)
+
+
+M008 = [
+    # An SMS handed to its provider: set (and committed) right before the request goes, so
+    # that a claim abandoned before it is known never to have left, and is sent again.
+    "ALTER TABLE outbox ADD COLUMN handed_at TEXT",
+]
+
+
+@migrations()
+def m008_sms_handed_over(db):
+    _run(db, M008)

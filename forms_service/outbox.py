@@ -18,13 +18,16 @@ A claim holds for CLAIM_SECONDS (10 minutes: far longer than one send, whose tim
 seconds). A claim older than that was abandoned: the sender died between claiming and
 recording. Whether the provider accepted the message in that window cannot be known, so:
 
-- SMS is at-most-once: an abandoned SMS claim becomes `unknown`, is recorded
+- SMS is at-most-once: once the connection is open and right before the message goes, the
+  row is marked handed over (`handed_at`, its own commit: sms.send's hand-over hook). An
+  abandoned SMS claim that was handed over becomes `unknown`, is recorded
   (`notification_unknown`) and is never re-sent automatically; staff see it on the case
   page. A kill between the provider's accept and the record loses the record, never
-  doubles the message. The same holds when the request went but its answer did not come
-  (the answer timed out, the connection broke): `unknown`, not retried. The price: an SMS
-  whose sender died before the provider had it is not sent either; staff see `unknown`
-  and can tell the applicant another way.
+  doubles the message. The same holds when the message went but no answer came (the answer
+  timed out, the connection broke): `unknown`, not retried. A claim abandoned before the
+  hand-over, or a failure before it (no connection), never reached the provider: it is
+  sent again, so a kill before the message went loses nothing. What stays `unknown` is only
+  what may have reached the provider (`make -C bench outbox` measures it under kills).
 - E-mail is at-least-once: an abandoned e-mail claim is claimed again and sent again (while
   it has attempts left; then `unknown`). A kill in the same window can deliver an e-mail
   twice, with the same Message-ID (one per row), so the recipient's mail system shows it
@@ -104,19 +107,20 @@ def claim(
 ) -> dict | None:
     """Take the oldest due row of these channels for `sender` (status 'sending'), or None.
 
-    Due: waiting and past its back-off, or an e-mail whose claim was abandoned with attempts
-    left (at least once; abandoned SMS claims are settled by settle_abandoned, never taken
-    again)."""
+    Due: waiting and past its back-off, or a claim abandoned with attempts left: an e-mail's
+    (at least once), or an SMS's never handed over (it never reached the provider). An SMS
+    handed over is settled by settle_abandoned, never taken again."""
     if not ready:
         return None
     marks = ",".join("?" * len(ready))
     with immediate(db):
         found = db.execute(
             "UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = ?, "  # noqa: S608
-            "attempts = attempts + 1 WHERE id = (SELECT id FROM outbox "
+            "handed_at = NULL, attempts = attempts + 1 WHERE id = (SELECT id FROM outbox "
             f"WHERE channel IN ({marks}) AND ("
             "(status = 'waiting' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)) "
-            "OR (status = 'sending' AND channel = 'email' AND claimed_at <= ? AND attempts < ?)) "
+            "OR (status = 'sending' AND (channel = 'email' OR handed_at IS NULL) "
+            "AND claimed_at <= ? AND attempts < ?)) "
             "ORDER BY coalesce(next_attempt_at, created_at), id LIMIT 1) "
             f"RETURNING {', '.join(_FIELDS)}, attempts",
             [sender, now, *ready, now, _earlier(now, claim_seconds), MAX_ATTEMPTS],
@@ -125,13 +129,14 @@ def claim(
 
 
 def settle_abandoned(db: Database, now: str, *, claim_seconds: int = CLAIM_SECONDS) -> int:
-    """Claims older than the claim time that will not be taken again: every SMS (at most
-    once), and an e-mail that has had all its attempts. They become `unknown`, recorded."""
+    """Claims older than the claim time that will not be taken again: an SMS handed over (at
+    most once), and any message that has had all its attempts. They become `unknown`,
+    recorded."""
     with immediate(db):
         rows = db.execute(
             "UPDATE outbox SET status = 'unknown', claimed_by = NULL, to_addr = '', body = '', "
             "last_error = ? WHERE status = 'sending' AND claimed_at <= ? "
-            "AND (channel = 'sms' OR attempts >= ?) "
+            "AND ((channel = 'sms' AND handed_at IS NOT NULL) OR attempts >= ?) "
             "RETURNING submission_id, channel, message_kind",
             [ABANDONED, _earlier(now, claim_seconds), MAX_ATTEMPTS],
         ).fetchall()
@@ -163,11 +168,12 @@ def _email(config: Mapping[str, Any], row: dict) -> EmailMessage:
     return message
 
 
-def deliver(config: Mapping[str, Any], row: dict) -> str:
+def deliver(config: Mapping[str, Any], row: dict, hand_over: sms.HandOver | None = None) -> str:
     """Hand one row to its provider; the provider's message id ("" if none). Raises SmsError,
-    ValueError, OSError or SMTPException when it was not accepted."""
+    ValueError, OSError or SMTPException when it was not accepted; for an SMS, `hand_over`
+    is called right before the message goes (sms.NotHandedOver if it says no)."""
     if row["channel"] == "sms":
-        return sms.send(config, row["to_addr"], row["body"])
+        return sms.send(config, row["to_addr"], row["body"], hand_over=hand_over)
     mail.send(config, mail.tls_mode(config), _email(config, row))
     return ""
 
@@ -260,16 +266,40 @@ def mark_unknown(db: Database, row: dict, sender: str, error: str, now: str) -> 
     return "unknown"
 
 
+def hand_over(db: Database, row: dict, sender: str, now: str) -> bool:
+    """Mark an SMS as handed to its provider (committed before the request goes): from now
+    on it may have been sent, and is never claimed again. False if this sender no longer
+    holds the row."""
+    with immediate(db):
+        return bool(
+            db.execute(
+                "UPDATE outbox SET handed_at = ? WHERE id = ? AND claimed_by = ? "
+                "AND status = 'sending'",
+                [now, row["id"], sender],
+            ).rowcount
+        )
+
+
 def send_one(
     db: Database, config: Mapping[str, Any], row: dict, sender: str, clock: Callable[[], str]
 ) -> str:
     """Send a claimed row and record the result: "sent", "retrying", "failed" or "unknown".
     Any other error leaves the claim in place, to be settled like a kill (see above)."""
+    handed: list[str] = []
+
+    def handing_over() -> bool:  # the connection is open, the message about to go
+        if hand_over(db, row, sender, clock()):
+            handed.append("yes")
+            return True
+        return False
+
     try:
-        provider_id = deliver(config, row)
+        provider_id = deliver(config, row, handing_over if row["channel"] == "sms" else None)
+    except sms.NotHandedOver:
+        return "retrying"  # the claim was taken over meanwhile: the other sender has it
     except (sms.SmsError, ValueError, OSError, smtplib.SMTPException) as error:
         text, final = _failure(error)
-        if row["channel"] == "sms" and _maybe_sent(error):
+        if handed and _maybe_sent(error):  # it went, and no answer said what became of it
             return mark_unknown(db, row, sender, text, clock())
         return mark_failed(db, row, sender, text, final, clock())
     mark_sent(db, row, sender, provider_id, clock())

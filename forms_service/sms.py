@@ -17,7 +17,7 @@ import ipaddress
 import json
 import re
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, NoReturn
 from urllib.parse import urlencode, urlsplit
 
@@ -175,6 +175,28 @@ def _kind_from_words(words: str) -> str:
 # --- the HTTP client ------------------------------------------------------------------------
 
 
+class NotHandedOver(Exception):
+    """The hand-over hook said no: not one byte of the message went to the provider."""
+
+
+# Called once the connection is open and the request's head has gone, right before its body
+# (the message) goes; False stops the request there. The outbox marks the SMS handed over in
+# it, so that a sender killed before that moment is known never to have sent it.
+HandOver = Callable[[], bool]
+
+
+def _body(content: bytes, hand_over: HandOver | None) -> bytes | Iterator[bytes]:
+    if hand_over is None:
+        return content
+
+    def body() -> Iterator[bytes]:
+        if not hand_over():
+            raise NotHandedOver
+        yield content
+
+    return body()
+
+
 def _client() -> httpx.Client:
     """A client for one send: certificates checked, no redirects, explicit timeouts."""
     timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
@@ -267,9 +289,10 @@ class Adapter:
         """The message id from a 2xx or 4xx answer, or raise (through fail())."""
         raise NotImplementedError
 
-    def send(self, mobile: str, text: str) -> str:
+    def send(self, mobile: str, text: str, *, hand_over: HandOver | None = None) -> str:
         """Send `text` to `mobile` (+9665XXXXXXXX); return the provider's message id ("" when
-        it gives none). Raise ValueError for a bad number or empty text, SmsError if not sent."""
+        it gives none). Raise ValueError for a bad number or empty text, SmsError if not sent,
+        NotHandedOver if `hand_over` (called right before the message goes) said no."""
         if not isinstance(mobile, str) or not _SAUDI_MOBILE.fullmatch(mobile):
             raise ValueError("the mobile must be a Saudi mobile written +9665XXXXXXXX")
         if not isinstance(text, str) or not text.strip():
@@ -277,7 +300,7 @@ class Adapter:
         number = mobile[1:]
         secrets = (*self._secrets(), text, mobile, number, "0" + number[3:])
         try:
-            status, body = self._post(*self.request(number, text))
+            status, body = self._post(*self.request(number, text), hand_over)
             if 300 <= status < 400:
                 self.fail(status, "redirect", check_url=True)
             if status == 429 or status >= 500:
@@ -292,12 +315,17 @@ class Adapter:
             error = SmsError(_without(str(failure), secrets), retry=True, kind=failure.kind)
         raise error
 
-    def _post(self, headers: dict[str, str], content: bytes) -> tuple[int, bytes]:
+    def _post(
+        self, headers: dict[str, str], content: bytes, hand_over: HandOver | None = None
+    ) -> tuple[int, bytes]:
         """POST to the gateway; the status and (capped) body, or SmsError for no answer."""
+        # The length is given, so that a body sent after the hook goes as it is (not chunked).
+        headers = {**headers, "Content-Length": str(len(content))}
+        body = _body(content, hand_over)
         try:
             with (
                 _client() as client,
-                client.stream("POST", self.base + self.path, headers=headers, content=content) as r,
+                client.stream("POST", self.base + self.path, headers=headers, content=body) as r,
             ):
                 return r.status_code, _read_capped(r)
         except httpx.TimeoutException as error:
@@ -488,14 +516,17 @@ def provider(config: Mapping[str, Any]) -> Adapter | None:
     return cls(token, sender, _base_url(str(config.get("PORTAL_SMS_URL") or ""), cls.default_base))
 
 
-def send(config: Mapping[str, Any], mobile: str, text: str) -> str:
+def send(
+    config: Mapping[str, Any], mobile: str, text: str, *, hand_over: HandOver | None = None
+) -> str:
     """Send one SMS through the configured provider; return its message id ("" if none).
     Raise SmsError when it was not sent (kind "off" when SMS is not set up), ValueError for
-    a configuration that is wrong (see provider()), a bad number or an empty text."""
+    a configuration that is wrong (see provider()), a bad number or an empty text;
+    NotHandedOver when `hand_over` said no."""
     adapter = provider(config)
     if adapter is None:
         raise SmsError("SMS is off (PORTAL_SMS_PROVIDER is empty)", retry=False, kind="off")
-    return adapter.send(mobile, text)
+    return adapter.send(mobile, text, hand_over=hand_over)
 
 
 _CREDENTIAL = {

@@ -12,6 +12,7 @@ import re
 import smtplib
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -457,6 +458,7 @@ def test_a_sender_killed_after_the_sms_went_never_sends_it_again(app, db, gatewa
     recorded, and not sent again (staff see it on the case page)."""
     receipt = new_case(app, db, email=None)
     row = outbox.claim(db, ["sms"], "dead-sender", "2026-12-06T09:00:00Z")
+    assert outbox.hand_over(db, row, "dead-sender", "2026-12-06T09:00:00Z")  # as send_one does
     sms.send(app.config, row["to_addr"], row["body"])  # accepted by the provider …
     # … and the sender dies here, before mark_sent.
     assert len(gateway.requests) == 1 and rows(db)[0]["status"] == "sending"
@@ -517,7 +519,30 @@ def test_an_sms_that_could_not_reach_the_provider_is_retried(app, db, gateway):
     new_case(app, db, email=None)
     closed = {**app.config, "PORTAL_SMS_URL": f"http://127.0.0.1:{free_port()}"}
     assert outbox.send_due(db, closed, now=T0)["retrying"] == 1
+    assert rows(db)[0]["handed_at"] is None  # no connection: the message never went
     assert outbox.send_due(db, app.config, now=T0 + dt.timedelta(minutes=1))["sent"] == 1
+
+
+def test_the_sms_is_handed_over_on_an_open_connection_right_before_it_goes(app, db, gateway):
+    """The hand-over is committed after the connection opened and the request's head went,
+    before its body: the gateway has nothing yet when the row says handed over, and a hook
+    that says no sends no body at all."""
+    new_case(app, db, email=None)
+    row = outbox.claim(db, ["sms"], "sender", "2026-12-06T09:00:00Z")
+    seen = []
+
+    def hook():
+        seen.append((rows(db)[0]["handed_at"], len(gateway.requests)))
+        return outbox.hand_over(db, row, "sender", "2026-12-06T09:00:01Z")
+
+    outbox.deliver(app.config, row, hook)
+    assert seen == [(None, 0)] and len(gateway.requests) == 1
+    assert rows(db)[0]["handed_at"] == "2026-12-06T09:00:01Z"
+    with pytest.raises(sms.NotHandedOver):
+        outbox.deliver(app.config, row, lambda: False)
+    # The refused one: at most its head reached the gateway, never its body (the message).
+    time.sleep(0.2)
+    assert [r.body for r in gateway.requests if r.body] == [gateway.requests[0].body]
 
 
 def test_a_claim_is_taken_once(app, db):
@@ -529,12 +554,40 @@ def test_a_claim_is_taken_once(app, db):
 # ---------------------------------------------------------------- staff see it
 
 
+def test_a_sender_killed_before_handing_the_sms_over_lets_it_go_later_once(app, db, gateway):
+    """The dead sender claimed the SMS but died before marking it handed over, so before
+    its request could go: the message never reached the provider. Once the claim expires
+    another sender takes it and sends it, once; nothing is `unknown`, nothing lost."""
+    new_case(app, db, email=None)
+    outbox.claim(db, ["sms"], "dead-sender", "2026-12-06T09:00:00Z")  # … and dies here
+    soon = outbox.send_due(db, app.config, now=T0 + dt.timedelta(minutes=5))
+    assert sum(soon.values()) == 0 and gateway.requests == []
+    later = outbox.send_due(db, app.config, now=T0 + dt.timedelta(minutes=10))
+    assert later == {"sent": 1, "retrying": 0, "failed": 0, "unknown": 0}
+    assert len(gateway.requests) == 1
+    (row,) = rows(db)
+    assert row["status"] == "sent" and row["attempts"] == 2
+    assert [e["action"] for e in events(db)] == ["notification_sent"]
+
+
+def test_a_claim_taken_over_is_not_handed_over_by_the_sender_that_lost_it(app, db, gateway):
+    new_case(app, db, email=None)
+    row = outbox.claim(db, ["sms"], "slow-sender", "2026-12-06T09:00:00Z")
+    outbox.send_due(db, app.config, now=T0 + dt.timedelta(minutes=10))  # taken over, sent
+    assert not outbox.hand_over(db, row, "slow-sender", "2026-12-06T09:10:00Z")
+    assert outbox.send_one(db, app.config, row, "slow-sender", lambda: "2026-12-06T09:10:00Z")
+    time.sleep(0.2)
+    # The slow sender never sent it again: at most the head of its request, never the message.
+    assert len([r for r in gateway.requests if r.body]) == 1
+
+
 def test_the_case_page_lists_the_messages_and_whether_they_went(app, db, gateway):
     receipt = new_case(app, db, lang="ar")
     only_sms = {k: v for k, v in app.config.items() if not k.startswith("PORTAL_SMTP")}
     outbox.send_due(db, only_sms, now=T0)  # the SMS goes, the e-mail waits
     move(app, db, receipt.submission_id, "verifying", "needs_info")
-    outbox.claim(db, ["sms"], "dead-sender", "2026-12-06T09:00:00Z")
+    row = outbox.claim(db, ["sms"], "dead-sender", "2026-12-06T09:00:00Z")
+    outbox.hand_over(db, row, "dead-sender", "2026-12-06T09:00:00Z")  # then the sender died
     outbox.send_due(db, {}, now=T0 + dt.timedelta(hours=1))  # that claim was abandoned
     auth.add_user(db, "officer", "officer", "correct horse battery staple", actor="test")
     db.conn.commit()
@@ -548,8 +601,7 @@ def test_the_case_page_lists_the_messages_and_whether_they_went(app, db, gateway
     ]
     words = [" ".join(row) for row in cells]
     assert len(words) == 4
-    # 09:00 UTC is 12:00 in Riyadh (shown so where the page has the helper).
-    when = r"2026-12-06 (09:00:00|12:00)"
+    when = "2026-12-06 12:00"  # 09:00 UTC is 12:00 in Riyadh
     assert re.fullmatch(f"SMS Request received {when} Sent {when}", words[0]), words[0]
     assert re.fullmatch(f"E-mail Request received {when} Waiting —", words[1]), words[1]
     assert words[2].startswith("SMS More information needed") and "Unknown:" in words[2]
