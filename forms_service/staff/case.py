@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from .. import auth, lifecycle, listing, outbox, queue
+from .. import auth, lifecycle, listing, outbox, previews, queue
 from ..db import get_db
 from ..i18n import lang_url
 from ..lifecycle import Kind
@@ -95,12 +95,39 @@ def document_view(case_id, document_id):
     return _send_document(case_id, document_id, inline=True)
 
 
-def _send_document(case_id: int, document_id: int, *, inline: bool):
+@bp.get("/case/<int:case_id>/document/<int:document_id>/page/<int:page>.png")
+def document_page(case_id, document_id, page):
+    """A page of a PDF as an image, made for the case page each time it is asked for (by
+    PDFium in a limited child process: previews.py); staff only, recorded as a view."""
     db = get_db()
+    doc = _document_or_404(db, case_id, document_id)
+    if doc["content_type"] != "application/pdf":
+        abort(404)
+    path = Path(current_app.config["PORTAL_UPLOADS"]) / doc["stored_name"]
+    try:
+        _count, png = previews.pdf_page(path.read_bytes(), page)
+    except (OSError, ValueError):
+        abort(404)  # the page shows the image's words; the PDF itself can still be opened
+    if not png:
+        abort(404)
+    queue.record_view(db, case_id, actor=actor(), what=f"document:{doc['kind']}:page")
+    response = make_response(png)
+    response.mimetype = "image/png"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _document_or_404(db, case_id: int, document_id: int) -> dict:
     docs = {d["id"]: d for d in queue.documents_of(db, case_id)}
     if document_id not in docs:
         abort(404)
-    doc = docs[document_id]
+    return docs[document_id]
+
+
+def _send_document(case_id: int, document_id: int, *, inline: bool):
+    db = get_db()
+    doc = _document_or_404(db, case_id, document_id)
     what = f"document:{doc['kind']}" + (":shown" if inline else "")
     queue.record_view(db, case_id, actor=actor(), what=what)
     path = Path(current_app.config["PORTAL_UPLOADS"]) / doc["stored_name"]

@@ -26,6 +26,7 @@ ACCESS = {
     "case_print": EVERYONE,
     "document": EVERYONE,
     "document_view": EVERYONE,
+    "document_page": EVERYONE,
     "transition": EVERYONE,  # the lifecycle table decides the move itself
     "note": EVERYONE,
     "message": frozenset({"officer", "researcher", "admin"}),

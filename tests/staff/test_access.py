@@ -19,6 +19,7 @@ SAMPLE_ARGS = {
     "fmt": "csv",
     "meeting_id": 1,
     "direction": "up",
+    "page": 1,
 }
 
 
@@ -28,6 +29,7 @@ ALLOWED_GET = {
     "index": 302,
     "document": 404,
     "document_view": 404,
+    "document_page": 404,
     # The sample meeting does not exist.
     **dict.fromkeys(
         ("meeting", "meeting_pack", "meeting_agenda_csv", "meeting_agenda_xlsx", "minutes"), 404

@@ -1,12 +1,15 @@
 """The case page as staff read it: a decision confirmed before it is made, the history
 without the views unless asked, the attestation in words, Arabic words on the Arabic page."""
 
+import io
 import re
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from PIL import Image
 
-from forms_service import clock, queue
+from forms_service import clock, previews, queue
 from forms_service.facts import facts
 from tests.forms.helpers import reference_on, submit_assistance
 from tests.staff.conftest import csrf_of
@@ -120,8 +123,8 @@ def test_documents_are_seen_in_the_page_by_staff_only_and_each_look_is_recorded(
     case_id = queue.by_reference(staff_db, reference_on(page).replace("-", ""))["id"]
     client = signed_in("officer")
     soup = BeautifulSoup(client.get(f"/staff/case/{case_id}").get_data(as_text=True), "html.parser")
-    images = soup.select(".document__preview img")
-    assert len(images) == 1  # the family record is a PNG; the two PDFs open in a tab
+    images = [i for i in soup.select(".document__preview img") if "/page/" not in i["src"]]
+    assert len(images) == 1  # the family record is a PNG (the two PDFs: their first pages)
     assert images[0]["alt"]
     shown = client.get(images[0]["src"])
     assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/png"
@@ -142,3 +145,57 @@ def test_documents_are_seen_in_the_page_by_staff_only_and_each_look_is_recorded(
     # Nobody signed out sees it.
     stranger = app.test_client().get(images[0]["src"])
     assert stranger.status_code == 302 and "/staff/login" in stranger.headers["Location"]
+
+
+def test_a_pdf_is_previewed_in_the_page_by_its_first_page(app, staff_db, signed_in):
+    """Each PDF shows its first page as an image (rendered by PDFium in a limited child, made
+    each time, never stored); staff only, each look recorded; a page that is not there, or a
+    photo asked for as a PDF page, is 404."""
+    page = submit_assistance(app.test_client(), "ar")
+    case_id = queue.by_reference(staff_db, reference_on(page).replace("-", ""))["id"]
+    client = signed_in("officer")
+    soup = BeautifulSoup(client.get(f"/staff/case/{case_id}").get_data(as_text=True), "html.parser")
+    pages = [i for i in soup.select(".document__preview img") if "/page/" in i["src"]]
+    assert len(pages) == 2  # the ID card and the death certificate are PDFs
+    assert all(i["alt"].endswith("الصفحة الأولى") for i in pages), [i["alt"] for i in pages]
+    first = client.get(pages[0]["src"])
+    assert first.status_code == 200 and first.mimetype == "image/png"
+    assert Image.open(io.BytesIO(first.data)).size[0] == previews.PREVIEW_WIDTH
+    assert "sandbox" in first.headers["Content-Security-Policy"]
+    assert first.headers["Cache-Control"] == "no-store"
+    looks = staff_db.execute(
+        "SELECT count(*) FROM events WHERE submission_id = ? AND action = 'view' "
+        "AND detail LIKE '%:page%'",
+        [case_id],
+    ).fetchone()[0]
+    assert looks == 1
+    assert client.get(pages[0]["src"].replace("/page/1.png", "/page/2.png")).status_code == 404
+    photo = next(
+        d["id"] for d in queue.documents_of(staff_db, case_id) if d["content_type"] == "image/png"
+    )
+    assert client.get(f"/staff/case/{case_id}/document/{photo}/page/1.png").status_code == 404
+    stranger = app.test_client().get(pages[0]["src"])
+    assert stranger.status_code == 302 and "/staff/login" in stranger.headers["Location"]
+    assert not uploads_changed(app, case_id, staff_db)  # nothing was stored beside the PDFs
+
+
+def uploads_changed(app, case_id, db) -> bool:
+    stored = {d["stored_name"] for d in queue.documents_of(db, case_id)}
+    return {p.name for p in Path(app.config["PORTAL_UPLOADS"]).iterdir()} - stored != set()
+
+
+def test_a_pdf_that_cannot_be_rendered_in_time_is_no_error(app, staff_db, signed_in, monkeypatch):
+    """Past the preview's limits (here its time) or unreadable: 404, so the page shows the
+    image's words and the PDF can still be opened; never a 500."""
+    page = submit_assistance(app.test_client(), "en")
+    case_id = queue.by_reference(staff_db, reference_on(page).replace("-", ""))["id"]
+    pdf = next(
+        d for d in queue.documents_of(staff_db, case_id) if d["content_type"] == "application/pdf"
+    )
+    client = signed_in("officer")
+    url = f"/en/staff/case/{case_id}/document/{pdf['id']}/page/1.png"
+    monkeypatch.setattr(previews, "PREVIEW_SECONDS", 0.001)
+    assert client.get(url).status_code == 404
+    monkeypatch.undo()
+    (Path(app.config["PORTAL_UPLOADS"]) / pdf["stored_name"]).write_bytes(b"%PDF-1.7 not a pdf")
+    assert client.get(url).status_code == 404
