@@ -6,6 +6,7 @@ the documents and the receipts stay on the server (`drafts`). Saves of a request
 are limited per address, and their documents together are capped (PORTAL_DRAFTS_MAX_MB).
 """
 
+import base64
 import logging
 import os
 import sqlite3
@@ -345,6 +346,15 @@ def assistance_done():
     )
 
 
+def _logo(site: str) -> str:
+    """The association's logo as the site serves it, base64 for the receipt image (which
+    must show it offline); "" when the site has none."""
+    try:
+        return base64.b64encode((Path(site) / "assets/images/logo.svg").read_bytes()).decode()
+    except OSError:
+        return ""
+
+
 @bp.get("/assistance/done/receipt.svg")
 def assistance_receipt():
     """The receipt as an image to keep on a phone (works offline): the association, the
@@ -357,6 +367,7 @@ def assistance_receipt():
         row=row,
         facts=facts(),
         status_address=notify.status_url(current_app.config["PORTAL_PUBLIC_URL"], g.lang),
+        logo=_logo(current_app.config["PORTAL_SITE"]),
     )
     name = f"receipt-{identifiers.format_reference(row['reference'])}.svg"
     return (
@@ -425,7 +436,7 @@ def _linked_reference() -> str | None:
 def volunteer_done():
     row = _receipt("volunteer")
     return (
-        render_template("public/thanks.html", row=row)
+        render_template("public/thanks.html", row=row, facts=facts())
         if row
         else redirect(lang_url("public.volunteer"))
     )
@@ -435,7 +446,7 @@ def volunteer_done():
 def feedback_done():
     row = _receipt("feedback")
     return (
-        render_template("public/thanks.html", row=row)
+        render_template("public/thanks.html", row=row, facts=facts())
         if row
         else redirect(lang_url("public.feedback"))
     )

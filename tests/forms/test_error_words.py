@@ -1,10 +1,17 @@
 """Errors that say which field, a summary heading that agrees in number, and what was typed
 shown back as the person wrote it."""
 
+import base64
+import datetime as dt
+import re
+
 import pytest
 from bs4 import BeautifulSoup
 
+from forms_service import db as dbm
+from forms_service import queue
 from forms_service.facts import facts
+from tests.conftest import SITE
 from tests.forms.helpers import (
     assistance_data,
     documents,
@@ -13,6 +20,7 @@ from tests.forms.helpers import (
     get_form,
     reference_on,
     submit_assistance,
+    volunteer_data,
 )
 
 
@@ -168,6 +176,13 @@ def test_the_receipt_names_the_association_and_can_be_kept(app, lang):
     assert "attachment" in image.headers["Content-Disposition"]
     svg = image.get_data(as_text=True)
     assert reference_on(page) in svg and name in svg
+    logo = re.search(r'href="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', svg)
+    assert (
+        logo and base64.b64decode(logo.group(1)) == (SITE / "assets/images/logo.svg").read_bytes()
+    )
+    sent = queue.by_reference(dbm.connect(app.config["PORTAL_DB"]), reference)["created_at"]
+    riyadh = dt.datetime.fromisoformat(sent.replace("Z", "+00:00")) + dt.timedelta(hours=3)
+    assert riyadh.strftime("%Y-%m-%d %H:%M") in svg  # the time, in Riyadh time (UTC+3)
     for personal in ("فاطمة", "1000000008", "0512345678", "512 345"):
         assert personal not in svg  # a file kept on a phone holds no personal data
     assert "<script" not in svg
@@ -189,3 +204,13 @@ def test_the_support_request_says_how_long_it_is(client, lang, heading, first):
     anchors = [a["href"] for a in parts.select("a")]
     assert len(anchors) == 6 and all(soup.select_one(a) for a in anchors)  # each part exists
     assert soup.select_one("#section-applicant .part-of").get_text(strip=True) == first
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_the_volunteers_thanks_names_the_association_too(client, lang):
+    url = ("/en" if lang == "en" else "") + "/forms/volunteer/"
+    done = post(client, url, volunteer_data())
+    assert done.status_code == 302
+    soup = soup_of(client.get(done.headers["Location"]))
+    issuer = soup.select_one(".receipt__issuer").get_text(" ", strip=True)
+    assert facts()["name"][lang] in issuer and facts()["licence"] in issuer
