@@ -61,7 +61,8 @@ def long_date(day: dt.date) -> str:
     """9 December 2026 (29 Jumada al-Akhirah 1448 AH) — Gregorian with the Hijri date beside it."""
     hijri = Gregorian(day.year, day.month, day.day).to_hijri()
     lang = g.get("lang", DEFAULT)
-    month = hijri.month_name("ar" if lang == "ar" else "en")
+    # "Jumada al-Akhirah": a non-breaking hyphen, so that a month's name is never split.
+    month = hijri.month_name("ar" if lang == "ar" else "en").replace("-", "\u2011")
     suffix = "هـ" if lang == "ar" else "AH"
     return f"{format_date(day, 'd MMMM y')} ({hijri.day} {month} {hijri.year} {suffix})"
 

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.browser.words import broken_words
 from tests.conftest import LANGS, format_violations
 from tests.forms.helpers import PDF, PNG, prefix
 
@@ -80,12 +81,16 @@ def test_support_request_from_form_to_status(phone, live_server, axe, lang, file
     page.wait_for_url(re.compile(r"/forms/assistance/check$"))
     no_axe_violations(page, axe)
     screenshot(page, "check")
+    # No word, reference or date broken in the middle on a phone (tables scroll or stack).
+    assert page.locator("main table td, main dd").count() > 10
+    assert broken_words(page, "main table, main dl") == []
     page.check("#attestation")
     page.check("#consent")
     page.click("button.md-button--primary")
     page.wait_for_url(re.compile(r"/forms/assistance/done$"))
     no_axe_violations(page, axe)
     screenshot(page, "confirmation")
+    assert broken_words(page, "main .reference, main dl") == []
     reference = page.inner_text(".reference")
     assert re.fullmatch(r"[A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{2}", reference)
     # Look the request up, typing the mobile in Arabic-Indic digits.

@@ -11,6 +11,7 @@ from forms_service import auth, listing, queue
 from forms_service import db as dbm
 from forms_service.clock import now_utc
 from forms_service.lifecycle import Kind
+from tests.browser.words import broken_words
 from tests.conftest import ARTIFACTS, LANGS, format_violations
 
 pytestmark = pytest.mark.browser
@@ -137,6 +138,7 @@ def test_the_back_office_has_a_full_width_layout_of_its_own(
     shown = above_the_fold(page, "table.queue tbody tr")
     assert shown >= 15, shown
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    assert broken_words(page, "table.queue") == []  # no word, reference or date broken
 
     violations = axe(page)
     assert violations == [], format_violations(violations)
@@ -150,6 +152,7 @@ def test_the_back_office_has_a_full_width_layout_of_its_own(
         assert page.locator(".staff-header nav.staff-bar").count() == 1, path
         assert page.locator("#portal-search-q, .md-sidebar").count() == 0, path
         assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH, path
+        assert broken_words(page, "main table, main dl") == [], path
         violations = axe(page)
         assert violations == [], (path, format_violations(violations))
     screenshot(page, "meetings")
