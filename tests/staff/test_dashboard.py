@@ -241,6 +241,15 @@ def test_survey_response_rate_per_month_of_service(app, seeded, db):
     assert months["2026-10"] == {"month": "2026-10", "served": 0, "surveys": 0, "rate": None}
     december = dashboard.stats(db, now=at("2026-12-02T09:00"))["responses"][-1]
     assert december == {"month": "2026-12", "served": 1, "surveys": 0, "rate": 0}
+    # The page shows it: a row a month, the rate in per cent, a dash where none was served.
+    soup = BeautifulSoup(render(app, db, "en"), "html.parser")
+    rows = {
+        tr.th.get_text(strip=True): [td.get_text(strip=True) for td in tr.select("td")]
+        for tr in soup.select("#survey-responses tbody tr")
+    }
+    assert len(rows) == 12
+    assert rows["November 2026"] == ["1", "1", "100%"]
+    assert rows["October 2026"] == ["0", "0", "—"]
     assert served_too.reference != seeded["served"].reference
 
 
