@@ -55,6 +55,7 @@ def files(tmp_path):
         ("family.png", PNG),
         ("lease.pdf", PDF),
         ("income.png", PNG),
+        ("lies.pdf", b"a text file that says it is a PDF"),
     ):
         (tmp_path / name).write_bytes(content)
         paths[name] = str(tmp_path / name)
@@ -164,6 +165,18 @@ def test_the_applicant_is_told_and_answers_online(
     phone.wait_for_selector("#documents-lease")
     assert phone.locator("input[type=file]").count() == 2
     clean(phone, axe, lang)
+    # Sent empty, then with a file that lies about its type: each says why, axe-clean, and
+    # what was written is kept.
+    phone.click("button[value=answer]")
+    phone.wait_for_selector(".error-summary")
+    clean(phone, axe, lang)
+    phone.set_input_files("#documents-lease", files["lies.pdf"])
+    phone.fill("#reply", REPLY[lang])
+    phone.click("button[value=answer]")
+    phone.wait_for_selector(".error-summary")
+    assert phone.input_value("#reply") == REPLY[lang]
+    clean(phone, axe, lang)
+    screenshot(phone, "answer-refused")
     phone.set_input_files("#documents-lease", files["lease.pdf"])
     phone.set_input_files("#documents-income_proof", files["income.png"])
     phone.fill("#reply", REPLY[lang])
