@@ -63,6 +63,11 @@ _ENTRY = re.compile(r"^([a-z_]+)-([0-9]+)-")
 def field_error(field) -> str:
     """A field's first error as shown to the person, naming the entry it belongs to."""
     message = str(field.errors[0])
+    if field.type == "FileField":  # what is wrong with a file, and which document it is
+        label = str(field.label.text)
+        if label in message:
+            return message
+        return gettext("%(entry)s: %(message)s", entry=label, message=message)
     entry = _ENTRY.match(field.id or "")
     if entry and entry.group(1) in ENTRY_NAMES:
         name = ENTRY_NAMES[entry.group(1)](int(entry.group(2)) + 1)

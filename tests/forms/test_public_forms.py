@@ -237,7 +237,11 @@ def test_a_mislabelled_file_is_refused(client, db):
         data={**fields, **assistance_data(), **documents(**fake)},
         content_type="multipart/form-data",
     )
-    assert any("PDF, JPEG or PNG" in m for m in errors_in(response))
+    # The message says which document is wrong, in the summary and beside the field.
+    expected = "Applicant's national ID or iqama: The file must be a PDF, JPEG or PNG."
+    assert errors_in(response) == ["Error: " + expected]
+    summary = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert [a.get_text(strip=True) for a in summary.select(".error-summary a")] == [expected]
     assert db["documents"].count == 2
 
 
