@@ -1,27 +1,20 @@
-"""Helpers the templates use: error lists, words for codes, dates, masked identifiers."""
+"""The templates' wiring: the globals they call (words, rules and records come from their own
+modules), and how a form's errors are listed and named."""
 
-import datetime as dt
 import re
 from collections.abc import Callable
 
 from flask import current_app, g
-from flask_babel import format_date, gettext
-from markupsafe import Markup
+from flask_babel import gettext
 
 from . import answers, case_view, choices, clock, identifiers, listing, registry, timeline, words
 from .db import get_db
 from .facts import facts
 from .i18n import DEFAULT, long_date
 from .lifecycle import (
-    ACTION_LABELS,
-    APPLICANT_LABELS,
-    ROLE_LABELS,
-    STAFF_LABELS,
     STATES_OF,
     WAITING_STATES,
     Kind,
-    Role,
-    State,
 )
 
 CHOICE_FIELDS = ("ChoiceField", "MultiCheckboxField")
@@ -75,22 +68,6 @@ def field_error(field) -> str:
     return message
 
 
-def applicant_label(state: str) -> str:
-    return str(APPLICANT_LABELS[State(state)])
-
-
-def state_label(state: str) -> str:
-    return str(STAFF_LABELS[State(state)])
-
-
-def action_label(state: str) -> str:
-    return str(ACTION_LABELS[State(state)])
-
-
-def role_label(role: str) -> str:
-    return str(ROLE_LABELS[Role(role)])
-
-
 def channel_label(code: str) -> str:
     return words.channel_name(code, g.get("lang", DEFAULT))
 
@@ -115,62 +92,9 @@ def days_since(moment: str) -> int:
         return 0
 
 
-def duplicate_reason(reason: str) -> str:
-    return {
-        "national_id": gettext("same national ID"),
-        "mobile": gettext("same mobile"),
-        "orphan": gettext("same orphan name and birth date"),
-    }.get(reason, reason)
-
-
-def event_text(event: dict) -> str | Markup:
-    """One line of a case's history in the viewer's language."""
-    action, detail = event["action"], event["detail"]
-    if action == "submitted":
-        return gettext(
-            "Submitted through: %(channel)s", channel=channel_label(detail.get("channel", ""))
-        )
-    if action == "transition":
-        return gettext(
-            "Moved from %(source)s to %(target)s",
-            source=state_label(event["from_state"]),
-            target=state_label(event["to_state"]),
-        )
-    named = {
-        "note": gettext("Internal note"),
-        "message": gettext("Message to the applicant"),
-        "view": gettext("Viewed the case"),
-        "export": gettext("Exported"),
-        "document_added": gettext("Document added"),
-        "deferred": gettext("Deferred to the next meeting"),
-        "notification_sent": gettext("Message sent to the applicant"),
-        "notification_failed": gettext("Message to the applicant not sent"),
-        "notification_unknown": gettext("Message to the applicant: not known whether it went"),
-        "applicant_reply": gettext("The applicant answered online"),
-        "answer_code_sent": gettext("A code to answer online was sent to the applicant"),
-        "answer_code_spent": gettext("Too many wrong codes: the applicant must look up again"),
-    }
-    if action == "assignment":
-        return words.filled(gettext("Assigned to %(name)s"), name=words.user_name(detail.get("to")))
-    if action == "view" and str(detail.get("what", "")).startswith("document:"):
-        if str(detail["what"]).endswith(":shown"):
-            return gettext("Looked at a document")
-        return gettext("Downloaded a document")
-    return named.get(action, action)
-
-
-def month_name(value: str) -> str:
-    """'2026-01' as people say it in the page's language ("January 2026", «يناير 2026»)."""
-    try:
-        day = dt.date(int(value[:4]), int(value[5:7]), 1)
-    except (TypeError, ValueError):
-        return value
-    return format_date(day, "MMMM y")
-
-
 def by_month(series: list) -> list:
     """A chart's series with its months named."""
-    return [(month_name(label), value) for label, value in series]
+    return [(words.month_name(label), value) for label, value in series]
 
 
 def field_of(kind: str, key: str) -> registry.Field:
@@ -199,16 +123,16 @@ def init_app(app):
             (title, registry.in_section(section))
             for section, title in registry.SECTION_TITLES.items()
         ],
-        duplicate_reason=duplicate_reason,
-        event_text=event_text,
+        duplicate_reason=words.duplicate_reason,
+        event_text=lambda event: words.event_text(event, g.get("lang", DEFAULT)),
         error_items=error_items,
         choices=choices,
         label=choices.label,
         labels=choices.labels,
         as_date=words.as_date,
         user_name=words.user_name,
-        applicant_label=applicant_label,
-        state_label=state_label,
+        applicant_label=words.applicant_label,
+        state_label=words.state_label,
         days_since=days_since,
         local_time=clock.local_text,
         is_late=is_late,
@@ -216,15 +140,15 @@ def init_app(app):
         field_of=field_of,
         shown=shown,
         waited_too_long=waited_too_long,
-        month_name=month_name,
+        month_name=words.month_name,
         by_month=by_month,
         next_words=timeline.next_words,
         waiting_for_committee=timeline.waiting_for_committee,
         asked_documents=answers.asked,
         states_of=lambda kind: STATES_OF[Kind(kind)],
         open_states=lambda kind: [str(s) for s in WAITING_STATES[Kind(kind)]],
-        action_label=action_label,
-        role_label=role_label,
+        action_label=words.action_label,
+        role_label=words.role_label,
         channel_label=channel_label,
         format_reference=identifiers.format_reference,
         display_mobile=identifiers.display_mobile,

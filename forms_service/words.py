@@ -2,6 +2,7 @@
 
 One module for the case page, the committee's sheet, check-your-answers and the exports:
 pages get text (`shown`), spreadsheets get typed cells (`cell`: real dates and numbers).
+States, roles, months and a case's history lines are named here too.
 """
 
 import datetime as dt
@@ -9,10 +10,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 from markupsafe import Markup, escape
 
 from . import choices, clock, identifiers
+from .lifecycle import ACTION_LABELS, APPLICANT_LABELS, ROLE_LABELS, STAFF_LABELS, Role, State
 from .registry import Field, Type
 
 EMPTY = "—"
@@ -111,3 +113,76 @@ def user_name(name: str | None) -> Markup:
 def filled(message: str, **values: object) -> Markup:
     """A translated message, its %(…)s filled: values escaped, unless they are Markup."""
     return escape(message) % values
+
+
+# ---------------------------------------------------------------- states, roles, history
+
+
+def applicant_label(state: str) -> str:
+    return str(APPLICANT_LABELS[State(state)])
+
+
+def state_label(state: str) -> str:
+    return str(STAFF_LABELS[State(state)])
+
+
+def action_label(state: str) -> str:
+    return str(ACTION_LABELS[State(state)])
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS[Role(role)])
+
+
+def duplicate_reason(reason: str) -> str:
+    return {
+        "national_id": gettext("same national ID"),
+        "mobile": gettext("same mobile"),
+        "orphan": gettext("same orphan name and birth date"),
+    }.get(reason, reason)
+
+
+def event_text(event: dict, lang: str) -> str | Markup:
+    """One line of a case's history, in `lang` (the viewer's)."""
+    action, detail = event["action"], event["detail"]
+    if action == "submitted":
+        return gettext(
+            "Submitted through: %(channel)s",
+            channel=channel_name(detail.get("channel", ""), lang),
+        )
+    if action == "transition":
+        return gettext(
+            "Moved from %(source)s to %(target)s",
+            source=state_label(event["from_state"]),
+            target=state_label(event["to_state"]),
+        )
+    named = {
+        "note": gettext("Internal note"),
+        "message": gettext("Message to the applicant"),
+        "view": gettext("Viewed the case"),
+        "export": gettext("Exported"),
+        "document_added": gettext("Document added"),
+        "deferred": gettext("Deferred to the next meeting"),
+        "notification_sent": gettext("Message sent to the applicant"),
+        "notification_failed": gettext("Message to the applicant not sent"),
+        "notification_unknown": gettext("Message to the applicant: not known whether it went"),
+        "applicant_reply": gettext("The applicant answered online"),
+        "answer_code_sent": gettext("A code to answer online was sent to the applicant"),
+        "answer_code_spent": gettext("Too many wrong codes: the applicant must look up again"),
+    }
+    if action == "assignment":
+        return filled(gettext("Assigned to %(name)s"), name=user_name(detail.get("to")))
+    if action == "view" and str(detail.get("what", "")).startswith("document:"):
+        if str(detail["what"]).endswith(":shown"):
+            return gettext("Looked at a document")
+        return gettext("Downloaded a document")
+    return named.get(action, action)
+
+
+def month_name(value: str) -> str:
+    """'2026-01' as people say it in the page's language ("January 2026", «يناير 2026»)."""
+    try:
+        day = dt.date(int(value[:4]), int(value[5:7]), 1)
+    except (TypeError, ValueError):
+        return value
+    return format_date(day, "MMMM y")

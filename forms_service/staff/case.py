@@ -19,7 +19,7 @@ from .. import auth, lifecycle, listing, outbox, previews, queue
 from ..db import get_db
 from ..i18n import lang_url
 from ..lifecycle import Kind
-from ..templating import state_label
+from ..words import state_label
 from .blueprint import bp
 from .forms import (
     AssignForm,
