@@ -116,6 +116,20 @@ def test_a_request_from_received_to_served_in_arabic(
     move(researcher, "committee")
     assert "لجنة البحث" in status_text(applicant, live_server, reference)
     open_case(committee)
+    # The decision and the documents are on the first screen (1280×900), each document
+    # previewed in the page: the photo, and each PDF by its first page.
+    committee.evaluate("window.scrollTo(0, 0)")
+    for selector in ("button[name=target][value=accepted]", "#documents-title"):
+        box = committee.locator(selector).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 900, selector
+    previews = committee.locator(".document__preview img")
+    assert previews.count() == 3
+    for i in range(3):
+        previews.nth(i).scroll_into_view_if_needed()
+        committee.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=previews.nth(i).element_handle()
+        )
+    committee.evaluate("window.scrollTo(0, 0)")
     no_violations(committee, axe)
     screenshot(committee, "committee-case")
     move(committee, "accepted")
