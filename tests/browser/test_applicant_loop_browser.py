@@ -12,13 +12,13 @@ import pytest
 
 from forms_service import auth, outbox
 from forms_service import db as dbm
+from tests.browser.staff import PASSWORD, sign_in
 from tests.browser.test_forms_browser import PHONE, fill_assistance
 from tests.conftest import LANGS, SMS_ACCEPTED, _serve, format_violations, make_app, sms_settings
 from tests.forms.helpers import PDF, PNG, prefix
 from tests.forms.test_sms import no_proxy, start_gateway, stop_gateway  # noqa: F401
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery staple"
 ASK = {"ar": "نحتاج عقد الإيجار وإثبات الدخل.", "en": "We need the lease and proof of income."}
 REPLY = {"ar": "أرفقت العقد وإثبات الدخل.", "en": "Here are the lease and the proof of income."}
 
@@ -80,17 +80,6 @@ def texts(gateway) -> list[str]:
     return [json.loads(r.body)["body"] for r in gateway.requests]
 
 
-def staff_page(browser, base, username, lang):
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.goto(f"{base}{prefix(lang)}/staff/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button.md-button--primary")
-    page.wait_for_url(re.compile(r"/staff/"))
-    return page
-
-
 def move(page, target):
     with page.expect_navigation():
         page.click(f"form[action$='/transition'] button[value={target}]")
@@ -128,7 +117,7 @@ def test_the_applicant_is_told_and_answers_online(
     assert f"{base}{p}/forms/status/" in texts(gateway)[-1]
 
     # The officer asks for two documents.
-    officer = staff_page(browser, base, "l-officer", lang)
+    officer = sign_in(browser, base, "l-officer", prefix(lang), width=1366)
     officer.goto(f"{base}{p}/staff/assistance/")
     officer.click(f"text={reference}")
     case_url = officer.url
@@ -202,7 +191,7 @@ def test_the_applicant_is_told_and_answers_online(
     move(officer, "committee")
 
     # The committee accepts; the decision is sent.
-    committee = staff_page(browser, base, "l-committee", lang)
+    committee = sign_in(browser, base, "l-committee", prefix(lang), width=1366)
     committee.goto(case_url)
     move(committee, "accepted")
     send_outbox(app)

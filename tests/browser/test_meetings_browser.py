@@ -10,10 +10,10 @@ from flask_babel import force_locale
 from forms_service import auth, queue
 from forms_service import db as dbm
 from forms_service.lifecycle import STAFF_LABELS, Kind, State
+from tests.browser.staff import PASSWORD, sign_in
 from tests.conftest import LANGS, format_violations
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery staple"
 REASON = {"ar": "دخل الأسرة يتجاوز حد الاستحقاق", "en": "The family's income is above the limit"}
 
 
@@ -50,17 +50,6 @@ def with_committee(app, database, name: str) -> int:
                 database, receipt.submission_id, state, actor="m-officer", role="officer"
             )
     return receipt.submission_id
-
-
-def sign_in(browser, base, username, prefix):
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{base}{prefix}/staff/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button.md-button--primary")
-    page.wait_for_url(re.compile(r"/staff/(assistance/)?(\?state=committee)?$"))
-    return page
 
 
 def clean(page, axe, lang):

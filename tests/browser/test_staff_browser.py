@@ -2,16 +2,16 @@
 
 import re
 
-import pyotp
 import pytest
 
 from forms_service import auth
 from forms_service import db as dbm
+from tests.browser import staff as staff_browser
+from tests.browser.staff import PASSWORD
 from tests.conftest import LANGS, format_violations
 from tests.forms.helpers import PDF, PNG
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery staple"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
@@ -31,21 +31,13 @@ def staff(live_app):
 
 
 def sign_in(browser, base, username, prefix="", database=None):
-    if database is not None:  # each code works once: let this test's admin sign in again
+    """The shared sign-in; an administrator's code works once, so `database` lets this
+    test's administrator sign in again."""
+    if database is not None:
         database.execute("UPDATE staff SET totp_last_step = NULL WHERE username = ?", [username])
         database.conn.commit()
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{base}{prefix}/staff/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button.md-button--primary")
-    if username.endswith("admin"):
-        page.wait_for_url(re.compile(r"/staff/login/code$"))
-        page.fill("#code", pyotp.TOTP(SECRET).now())
-        page.click("button.md-button--primary")
-    page.wait_for_url(re.compile(r"/staff/(assistance/)?(\?state=committee)?$"))
-    return page
+    secret = SECRET if username.endswith("admin") else None
+    return staff_browser.sign_in(browser, base, username, prefix, totp_secret=secret)
 
 
 def no_violations(page, axe):

@@ -3,7 +3,6 @@ public menu or site search, the staff menu with each queue's open requests, at l
 requests above the fold, axe clean; a committee member lands on the committee's requests."""
 
 import datetime as dt
-import re
 
 import pytest
 
@@ -11,11 +10,12 @@ from forms_service import auth, listing, queue
 from forms_service import db as dbm
 from forms_service.clock import now_utc
 from forms_service.lifecycle import Kind
+from tests.browser.staff import PASSWORD
+from tests.browser.staff import sign_in as staff_sign_in
 from tests.browser.words import broken_words
 from tests.conftest import ARTIFACTS, LANGS, format_violations
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery staple"
 WIDTH, HEIGHT = 1366, 900
 NAMES = (
     "عبدالرحمن محمد عبدالله الغامدي",
@@ -57,14 +57,7 @@ def database(live_app):
 
 
 def sign_in(browser, base, username, prefix=""):
-    context = browser.new_context(bypass_csp=True, viewport={"width": WIDTH, "height": HEIGHT})
-    page = context.new_page()
-    page.goto(f"{base}{prefix}/staff/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button.md-button--primary")
-    page.wait_for_url(re.compile(r"/staff/assistance/(\?state=committee)?$"))
-    return page
+    return staff_sign_in(browser, base, username, prefix, width=WIDTH, height=HEIGHT)
 
 
 def above_the_fold(page, selector) -> int:
