@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .i18n import site_path, url_language
+from .i18n import lang_url, site_path, url_language
 from .logtext import log_safe
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,37 @@ PAGES = {
 }
 
 
+# The back office's own words where they differ: its people are staff already.
+STAFF_PAGES = {
+    403: (
+        _l("You cannot open this page"),
+        _l("Your role does not open this page. Ask an administrator if your work needs it."),
+    ),
+    404: (
+        _l("Page not found"),
+        _l("The address may be mistyped, or the page has gone. Start again from the requests."),
+    ),
+}
+
+
+def in_back_office(path: str) -> bool:
+    """A path of the back office, in either language (/staff/…, /en/staff/…)."""
+    return path.removeprefix("/en").startswith("/staff/")
+
+
 def render_error(code: int):
     g.lang = url_language(request.path)
     title, message = PAGES.get(code, PAGES[500])
+    if in_back_office(request.path):  # the staff's own layout, their way back
+        title, message = STAFF_PAGES.get(code, (title, message))
+        page = render_template(
+            "errors/staff_error.html",
+            title=title,
+            message=message,
+            back_url=lang_url("staff.index"),
+            back_text=_l("Back to the requests"),
+        )
+        return page, code
     return (
         render_template(
             "errors/error.html",
@@ -59,7 +87,7 @@ def render_error(code: int):
 def init_app(app, site_404):
     @app.errorhandler(HTTPException)
     def http_error(error):
-        if error.code == 404:
+        if error.code == 404 and not in_back_office(request.path):
             return site_404()
         if error.code == 400 and isinstance(error, CSRFError):
             return render_error(400)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from bs4 import BeautifulSoup
 
 from forms_service import auth, lifecycle, queue
 from forms_service.staff import session as staff_session
@@ -317,3 +318,25 @@ def test_every_view_a_template_asks_about_is_one_access_knows():
             asked |= set(re.findall(r"""\(\s*["']([a-z_]+)["'],\s*\{""", text))
     assert {"queue", "users", "meeting", "export"} <= asked  # the scan finds what is there
     assert asked - set(staff_session.ACCESS) == set()
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_the_back_offices_errors_wear_its_own_layout(app, staff_db, lang):
+    """A role that may not open a page, or an address that is not there, inside the back
+    office: its own layout and words (not the public site's), the way back to the requests."""
+    prefix = "/en" if lang == "en" else ""
+    client = app.test_client()
+    sign_in(client, "researcher", prefix=prefix)
+    refused = client.get(f"{prefix}/staff/users")
+    missing = client.get(f"{prefix}/staff/no-such-page")
+    for response, code in ((refused, 403), (missing, 404)):
+        assert response.status_code == code
+        soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+        assert soup.html["lang"] == lang
+        assert soup.select_one("header.staff-header") is not None
+        assert soup.select_one(".md-header, .md-sidebar, #portal-search-q") is None
+        assert soup.find("a", href=f"{prefix}/staff/") is not None
+    words = refused.get_data(as_text=True)
+    assert ("Your role does not open this page" if lang == "en" else "دورك") in words
+    public = app.test_client().get(f"{prefix}/forms/no-such-page")
+    assert public.status_code == 404 and "staff-header" not in public.get_data(as_text=True)
