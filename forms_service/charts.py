@@ -10,7 +10,7 @@ from markupsafe import Markup
 # stay apart for readers with red–green colour blindness.
 COLOURS = ("#0b6e4f", "#d55e00")
 INK = "#1f1f1f"
-CHAR = 6.2  # the width of a digit at font-size 11, near enough
+CHAR = 7.0  # a digit's width at font-size 11 in the widest usual system font (DejaVu Sans)
 FONT = "system-ui, 'Segoe UI', Tahoma, Arial, sans-serif"  # the reader's own fonts: none fetched
 # A bar's value (None: no bar), and a series: (label, one value or a group of them) per bar.
 Value = float | None

@@ -209,6 +209,18 @@ def test_a_meeting_from_agenda_to_signed_minutes(
     assert officer.goto(meeting_url).status == 403
     officer.goto(f"{live_server}{prefix}/staff/dashboard")
     officer.wait_for_selector("section[aria-labelledby=meetings-title]")
+    # Every word of every chart inside its chart (a turned date once ran off the left edge).
+    outside = officer.eval_on_selector_all(
+        "svg.chart",
+        """charts => charts.flatMap((chart) => {
+            const box = chart.getBoundingClientRect();
+            return [...chart.querySelectorAll("text")].filter((text) => {
+                const r = text.getBoundingClientRect();
+                return r.left < box.left - 0.5 || r.right > box.right + 0.5;
+            }).map((text) => text.textContent);
+        })""",
+    )
+    assert officer.locator("svg.chart").count() >= 3 and outside == []
     clean(officer, axe, lang)
     screenshot(officer, "dashboard")
     officer.context.close()
