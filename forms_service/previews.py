@@ -1,14 +1,13 @@
 """A page of an uploaded PDF as a PNG image, for staff to read in the case page.
 
 The PDF was checked at upload (uploads.py) but is still the applicant's file: PDFium
-(pypdfium2, Chrome's PDF engine) renders it in a child process with limits on memory and
-CPU time and a wall-clock timeout, the file on its standard input and the image on its
-standard output, so that a hostile file can at worst fail its own preview. Nothing is kept:
-the image is made each time it is asked for (the case page asks for the first page).
+(pypdfium2, Chrome's PDF engine) renders it in the sandbox (sandbox.py: a child process with
+limits on memory and CPU time and a wall-clock timeout), so that a hostile file can at worst
+fail its own preview. Nothing is kept: the image is made each time it is asked for (the case
+page asks for the first page).
 """
 
-import subprocess  # nosec B404
-import sys
+from . import sandbox
 
 PREVIEW_WIDTH = 900  # pixels: a page as wide as the case page shows it, sharp on most screens
 PREVIEW_SECONDS = 8  # wall clock, then the child is killed
@@ -16,15 +15,10 @@ PREVIEW_CPU_SECONDS = 5
 PREVIEW_MEMORY = 768 * 1024 * 1024  # address space; Python with PDFium starts near 60 MB
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-# `python -I -c _RENDER <memory> <cpu seconds> <page> <width>`, the PDF on stdin: writes the
-# number of pages, a newline, then the page (1 for the first) as PNG; nothing when it fails.
+# Run in the sandbox with the PDF on stdin, the page (1 for the first) and the width after the
+# limits: writes the number of pages, a newline, then the page as PNG; nothing when it fails.
 _RENDER = """
-import io, resource, sys
-for limit, value in ((resource.RLIMIT_AS, sys.argv[1]), (resource.RLIMIT_CPU, sys.argv[2])):
-    try:
-        resource.setrlimit(limit, (int(value), int(value)))
-    except (ValueError, OSError):
-        pass
+import io, sys
 import pypdfium2
 
 def render(content, number, width):
@@ -50,27 +44,17 @@ sys.stdout.buffer.write(str(count).encode("ascii") + b"\\n" + png)
 def pdf_page(content: bytes, number: int = 1, width: int = PREVIEW_WIDTH) -> tuple[int, bytes]:
     """(pages in the PDF, page `number` as PNG); the PNG is b"" for a page that is not there.
     Raises ValueError when the PDF could not be rendered within the limits."""
-    command = [
-        sys.executable,
-        "-I",
-        "-c",
+    result = sandbox.run(
         _RENDER,
-        str(PREVIEW_MEMORY),
-        str(PREVIEW_CPU_SECONDS),
-        str(int(number)),
-        str(int(width)),
-    ]
-    try:  # a fixed command, no shell: the PDF goes to stdin
-        result = subprocess.run(  # noqa: S603 # nosec B603
-            command,
-            input=content,
-            capture_output=True,
-            timeout=PREVIEW_SECONDS,
-            env={},
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise ValueError("the PDF took too long to render") from error
+        content,
+        int(number),
+        int(width),
+        seconds=PREVIEW_SECONDS,
+        cpu_seconds=PREVIEW_CPU_SECONDS,
+        memory=PREVIEW_MEMORY,
+    )
+    if result is None:
+        raise ValueError("the PDF took too long to render")
     head, _, png = result.stdout.partition(b"\n")
     if result.returncode != 0 or not head.isdigit() or (png and not png.startswith(PNG_SIGNATURE)):
         raise ValueError("the PDF could not be rendered")

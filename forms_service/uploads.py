@@ -11,8 +11,6 @@ import hashlib
 import io
 import os
 import secrets
-import subprocess  # nosec B404
-import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
 from werkzeug.datastructures import FileStorage
 
+from . import sandbox
 from .clock import iso, now_utc
 from .files import private_dir
 from .identifiers import clean_text
@@ -43,16 +42,11 @@ PDF_VERDICTS_KEPT = 128  # recent verdicts, by SHA-256: a file chosen again is n
 
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
-# Run as `python -I -c _PDF_CHECK <memory> <cpu seconds>` with the PDF on stdin; prints ok,
-# locked (it needs a password to open, or AES, which needs a library not installed here) or
-# unreadable. Logging is off: pypdf logs what it repairs, quoting the file.
+# Run in the sandbox with the PDF on stdin; prints ok, locked (it needs a password to open, or
+# AES, which needs a library not installed here) or unreadable. Logging is off: pypdf logs
+# what it repairs, quoting the file.
 _PDF_CHECK = """
-import io, logging, resource, sys
-for limit, value in ((resource.RLIMIT_AS, sys.argv[1]), (resource.RLIMIT_CPU, sys.argv[2])):
-    try:
-        resource.setrlimit(limit, (int(value), int(value)))
-    except (ValueError, OSError):
-        pass
+import io, logging
 logging.disable(logging.CRITICAL)
 
 def verdict(content):
@@ -119,24 +113,14 @@ def _kind(head: bytes) -> str | None:
 
 def _run_pdf_check(content: bytes) -> str | None:
     """pypdf's verdict on a PDF from a limited child process; None if it was stopped."""
-    command = [
-        sys.executable,
-        "-I",
-        "-c",
+    result = sandbox.run(
         _PDF_CHECK,
-        str(PDF_CHECK_MEMORY),
-        str(PDF_CHECK_CPU_SECONDS),
-    ]
-    try:  # a fixed command, no shell: the PDF goes to stdin
-        result = subprocess.run(  # noqa: S603 # nosec B603
-            command,
-            input=content,
-            capture_output=True,
-            timeout=PDF_CHECK_SECONDS,
-            env={},
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+        content,
+        seconds=PDF_CHECK_SECONDS,
+        cpu_seconds=PDF_CHECK_CPU_SECONDS,
+        memory=PDF_CHECK_MEMORY,
+    )
+    if result is None:
         return None
     verdict = result.stdout.decode("ascii", "replace")
     return verdict if verdict in PDF_VERDICTS else None

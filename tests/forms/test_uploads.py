@@ -17,7 +17,7 @@ from PIL import Image, PngImagePlugin
 from pypdf import PdfReader, PdfWriter
 from werkzeug.datastructures import FileStorage
 
-from forms_service import uploads
+from forms_service import sandbox, uploads
 
 UNKNOWN = "PDF, JPEG or PNG"
 UNREADABLE = "could not be read"
@@ -184,7 +184,7 @@ def test_the_pdf_check_prints_nothing_from_the_document(tmp_path, monkeypatch):
     pdf = pdf_bytes().replace(b"/Type /Page\n", b"/Type /Page\n(NOURA-1084726395)\n", 1)
     runs, run = [], subprocess.run
     monkeypatch.setattr(
-        uploads.subprocess, "run", lambda *a, **k: runs.append(run(*a, **k)) or runs[-1]
+        sandbox.subprocess, "run", lambda *a, **k: runs.append(run(*a, **k)) or runs[-1]
     )
     _stored, on_disk = store(tmp_path, pdf, "id.pdf")
     assert on_disk == pdf
@@ -193,7 +193,7 @@ def test_the_pdf_check_prints_nothing_from_the_document(tmp_path, monkeypatch):
 
 def test_a_pdf_chosen_again_is_not_parsed_again_unless_it_was_stopped(tmp_path, monkeypatch):
     runs, run = [], subprocess.run
-    monkeypatch.setattr(uploads.subprocess, "run", lambda *a, **k: runs.append(1) or run(*a, **k))
+    monkeypatch.setattr(sandbox.subprocess, "run", lambda *a, **k: runs.append(1) or run(*a, **k))
     pdf = pdf_bytes(pages=3)
     store(tmp_path, pdf, "a.pdf")
     store(tmp_path, pdf, "b.pdf")
