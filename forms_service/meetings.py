@@ -462,11 +462,20 @@ def check_decision(
     """What `decide` refuses, refused the same way, without writing anything: checked before
     a decision is shown for confirming, so that the confirmation never offers what cannot
     be recorded."""
+    _decidable(db, meeting_id, case_id, decision, reason, role)
+
+
+def _decidable(
+    db: Database, meeting_id: int, case_id: int, decision: str, reason: str, role: Role | str
+) -> dict:
+    """The agenda item this decision may be recorded on, or the reason it may not: a role
+    that does not run meetings, a closed meeting, a case decided or off the agenda, a case
+    that left the committee meanwhile (queue.LostRace), a rejection without a reason."""
     _require_runner(role)
     if decision not in DECISIONS:
         raise ValueError(decision)
     _open_meeting(db, meeting_id)
-    _undecided_item(db, meeting_id, case_id)
+    item = _undecided_item(db, meeting_id, case_id)
     found = db.execute("SELECT state FROM submissions WHERE id = ?", [case_id]).fetchone()
     if found is None:
         raise CaseGone(case_id)
@@ -474,6 +483,7 @@ def check_decision(
         raise queue.LostRace(case_id)
     if decision != DEFERRED and State(decision) in NEEDS_REASON and not (reason or "").strip():
         raise queue.ReasonRequired(State(decision))
+    return item
 
 
 def decide(
@@ -494,20 +504,11 @@ def decide(
     leaves the case in `committee` with a `deferred` event. A case that someone moved
     meanwhile is reported (queue.LostRace) and nothing is changed.
     """
-    _require_runner(role)
-    if decision not in DECISIONS:
-        raise ValueError(decision)
     at = at or now_utc()
     reason = (reason or "").strip()
     with immediate(db):
-        _open_meeting(db, meeting_id)
-        item = _undecided_item(db, meeting_id, case_id)
-        found = db.execute("SELECT state FROM submissions WHERE id = ?", [case_id]).fetchone()
-        if found is None:
-            raise CaseGone(case_id)
+        item = _decidable(db, meeting_id, case_id, decision, reason, role)
         if decision == DEFERRED:
-            if found[0] != State.COMMITTEE:
-                raise queue.LostRace(case_id)
             events.record(
                 db, events.Event(DEFERRED, actor, case_id, detail={"meeting": meeting_id}), at
             )

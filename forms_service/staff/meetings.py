@@ -13,7 +13,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from .. import clock, queue, registry, words
+from .. import clock, lifecycle, queue, registry, words
 from .. import meetings as data
 from ..db import get_db
 from ..export_writers import MIMETYPES, table_csv, table_xlsx
@@ -298,7 +298,7 @@ def meeting_decide(meeting_id, case_id):
         return _meeting_page(found, status=400, failed=form, failed_case=case_id)
     # An acceptance or a rejection moves the case and tells the applicant: confirmed first,
     # on a page of its own (checked as the decision itself would be).
-    confirming = decision != data.DEFERRED and form.confirmed.data != "1"
+    confirming = decision in lifecycle.NEEDS_CONFIRMING and form.confirmed.data != "1"
     try:
         if confirming:
             data.check_decision(
