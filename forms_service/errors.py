@@ -62,26 +62,15 @@ def in_back_office(path: str) -> bool:
 def render_error(code: int):
     g.lang = url_language(request.path)
     title, message = PAGES.get(code, PAGES[500])
+    template, back_url, back_text = "errors/error.html", site_path(""), _l("Home page")
     if in_back_office(request.path):  # the staff's own layout, their way back
         title, message = STAFF_PAGES.get(code, (title, message))
-        page = render_template(
-            "errors/staff_error.html",
-            title=title,
-            message=message,
-            back_url=lang_url("staff.index"),
-            back_text=_l("Back to the requests"),
-        )
-        return page, code
-    return (
-        render_template(
-            "errors/error.html",
-            title=title,
-            message=message,
-            back_url=site_path(""),
-            back_text=_l("Home page"),
-        ),
-        code,
+        template, back_url = "errors/staff_error.html", lang_url("staff.index")
+        back_text = _l("Back to the requests")
+    page = render_template(
+        template, title=title, message=message, back_url=back_url, back_text=back_text
     )
+    return page, code
 
 
 def init_app(app, site_404):

@@ -285,13 +285,12 @@ def send_one(
 ) -> str:
     """Send a claimed row and record the result: "sent", "retrying", "failed" or "unknown".
     Any other error leaves the claim in place, to be settled like a kill (see above)."""
-    handed: list[str] = []
+    handed = False
 
     def handing_over() -> bool:  # the connection is open, the message about to go
-        if hand_over(db, row, sender, clock()):
-            handed.append("yes")
-            return True
-        return False
+        nonlocal handed
+        handed = hand_over(db, row, sender, clock())
+        return handed
 
     try:
         provider_id = deliver(config, row, handing_over if row["channel"] == "sms" else None)

@@ -7,6 +7,7 @@ are limited per address, and their documents together are capped (PORTAL_DRAFTS_
 """
 
 import base64
+import functools
 import logging
 import os
 import sqlite3
@@ -346,9 +347,11 @@ def assistance_done():
     )
 
 
+@functools.cache
 def _logo(site: str) -> str:
     """The association's logo as the site serves it, base64 for the receipt image (which
-    must show it offline); "" when the site has none."""
+    must show it offline); "" when the site has none. Read once: the service is restarted
+    after a site build (README)."""
     try:
         return base64.b64encode((Path(site) / "assets/images/logo.svg").read_bytes()).decode()
     except OSError:

@@ -100,10 +100,9 @@ def document_page(case_id, document_id, page):
     """A page of a PDF as an image, made for the case page each time it is asked for (by
     PDFium in a limited child process: previews.py); staff only, recorded as a view."""
     db = get_db()
-    doc = _document_or_404(db, case_id, document_id)
+    doc, path = _document_or_404(db, case_id, document_id)
     if doc["content_type"] != "application/pdf":
         abort(404)
-    path = Path(current_app.config["PORTAL_UPLOADS"]) / doc["stored_name"]
     try:
         _count, png = previews.pdf_page(path.read_bytes(), page)
     except (OSError, ValueError):
@@ -118,19 +117,20 @@ def document_page(case_id, document_id, page):
     return response
 
 
-def _document_or_404(db, case_id: int, document_id: int) -> dict:
+def _document_or_404(db, case_id: int, document_id: int) -> tuple[dict, Path]:
+    """A document of this case and its file (404 for another case's)."""
     docs = {d["id"]: d for d in queue.documents_of(db, case_id)}
     if document_id not in docs:
         abort(404)
-    return docs[document_id]
+    doc = docs[document_id]
+    return doc, Path(current_app.config["PORTAL_UPLOADS"]) / doc["stored_name"]
 
 
 def _send_document(case_id: int, document_id: int, *, inline: bool):
     db = get_db()
-    doc = _document_or_404(db, case_id, document_id)
+    doc, path = _document_or_404(db, case_id, document_id)
     what = f"document:{doc['kind']}" + (":shown" if inline else "")
     queue.record_view(db, case_id, actor=actor(), what=what)
-    path = Path(current_app.config["PORTAL_UPLOADS"]) / doc["stored_name"]
     response = make_response(
         send_file(
             path,
