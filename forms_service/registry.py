@@ -43,6 +43,16 @@ SECTION_TITLES = {
     Section.INCOME: _l("Income and housing"),
     Section.SUPPORT: _l("The support you need"),
 }
+# The support request's parts, in the order the form asks them: the sections of fields, and
+# the orphans and the documents, which are asked in their own way (rows, files).
+ASSISTANCE_PARTS = (
+    (str(Section.APPLICANT), SECTION_TITLES[Section.APPLICANT]),
+    (str(Section.FAMILY), SECTION_TITLES[Section.FAMILY]),
+    ("orphans", _l("The orphans")),
+    (str(Section.INCOME), SECTION_TITLES[Section.INCOME]),
+    (str(Section.SUPPORT), SECTION_TITLES[Section.SUPPORT]),
+    ("documents", _l("Documents")),
+)
 # Values kept in their own columns of a submission (searched and indexed); the rest are
 # in its `data`. Every field of an orphan has its own column.
 COLUMNS = frozenset({"full_name", "national_id", "mobile", "email"})

@@ -119,6 +119,7 @@ def init_app(app):
         answer=case_view.answer,
         change_target=case_view.change_target,
         section_fields=lambda name: registry.in_section(registry.Section(name)),
+        assistance_parts=registry.ASSISTANCE_PARTS,
         asked_sections=[
             (title, registry.in_section(section))
             for section, title in registry.SECTION_TITLES.items()
