@@ -116,11 +116,24 @@ def test_the_attestation_in_words_and_the_arabic_page_in_arabic(app, staff_db, s
     assert not re.search(r"\bapplicant\b", main)
 
 
+def submitted_case(app, db, lang: str) -> int:
+    """A support request sent through the public form (with its three documents): its id."""
+    page = submit_assistance(app.test_client(), lang)
+    return queue.by_reference(db, reference_on(page).replace("-", ""))["id"]
+
+
+def views(db, case_id: int, what: str) -> int:
+    """The case's recorded views whose detail names `what` (":shown", ":page")."""
+    return db.execute(
+        "SELECT count(*) FROM events WHERE submission_id = ? AND action = 'view' AND detail LIKE ?",
+        [case_id, f"%{what}%"],
+    ).fetchone()[0]
+
+
 def test_documents_are_seen_in_the_page_by_staff_only_and_each_look_is_recorded(
     app, staff_db, signed_in
 ):
-    page = submit_assistance(app.test_client(), "en")
-    case_id = queue.by_reference(staff_db, reference_on(page).replace("-", ""))["id"]
+    case_id = submitted_case(app, staff_db, "en")
     client = signed_in("officer")
     soup = BeautifulSoup(client.get(f"/staff/case/{case_id}").get_data(as_text=True), "html.parser")
     images = [i for i in soup.select(".document__preview img") if "/page/" not in i["src"]]
@@ -136,11 +149,7 @@ def test_documents_are_seen_in_the_page_by_staff_only_and_each_look_is_recorded(
         a["href"] for a in soup.select(".document a[target=_blank]") if "img" not in str(a)
     )
     assert client.get(pdf_link).headers["Content-Type"] == "application/pdf"
-    looks = staff_db.execute(
-        "SELECT count(*) FROM events WHERE submission_id = ? AND action = 'view' "
-        "AND detail LIKE '%:shown%'",
-        [case_id],
-    ).fetchone()[0]
+    looks = views(staff_db, case_id, ":shown")
     assert looks == 2
     # Nobody signed out sees it.
     stranger = app.test_client().get(images[0]["src"])
@@ -151,8 +160,7 @@ def test_a_pdf_is_previewed_in_the_page_by_its_first_page(app, staff_db, signed_
     """Each PDF shows its first page as an image (rendered by PDFium in a limited child, made
     each time, never stored); staff only, each look recorded; a page that is not there, or a
     photo asked for as a PDF page, is 404."""
-    page = submit_assistance(app.test_client(), "ar")
-    case_id = queue.by_reference(staff_db, reference_on(page).replace("-", ""))["id"]
+    case_id = submitted_case(app, staff_db, "ar")
     client = signed_in("officer")
     soup = BeautifulSoup(client.get(f"/staff/case/{case_id}").get_data(as_text=True), "html.parser")
     pages = [i for i in soup.select(".document__preview img") if "/page/" in i["src"]]
@@ -163,11 +171,7 @@ def test_a_pdf_is_previewed_in_the_page_by_its_first_page(app, staff_db, signed_
     assert Image.open(io.BytesIO(first.data)).size[0] == previews.PREVIEW_WIDTH
     assert "sandbox" in first.headers["Content-Security-Policy"]
     assert first.headers["Cache-Control"] == "no-store"
-    looks = staff_db.execute(
-        "SELECT count(*) FROM events WHERE submission_id = ? AND action = 'view' "
-        "AND detail LIKE '%:page%'",
-        [case_id],
-    ).fetchone()[0]
+    looks = views(staff_db, case_id, ":page")
     assert looks == 1
     assert client.get(pages[0]["src"].replace("/page/1.png", "/page/2.png")).status_code == 404
     photo = next(
@@ -187,8 +191,7 @@ def uploads_changed(app, case_id, db) -> bool:
 def test_a_pdf_that_cannot_be_rendered_in_time_is_no_error(app, staff_db, signed_in, monkeypatch):
     """Past the preview's limits (here its time) or unreadable: 404, so the page shows the
     image's words and the PDF can still be opened; never a 500."""
-    page = submit_assistance(app.test_client(), "en")
-    case_id = queue.by_reference(staff_db, reference_on(page).replace("-", ""))["id"]
+    case_id = submitted_case(app, staff_db, "en")
     pdf = next(
         d for d in queue.documents_of(staff_db, case_id) if d["content_type"] == "application/pdf"
     )

@@ -38,6 +38,17 @@ def validate(files) -> list[str]:
     return [f"{m.get('url', '')}:{m.get('lastLine')}: {m.get('message')}" for m in messages]
 
 
+def validate_pages(pages: dict[str, str], folder) -> list[str]:
+    """The checker's errors on rendered pages (name → HTML), each a whole document."""
+    files = []
+    for name, html in pages.items():
+        assert html.lstrip().lower().startswith("<!doctype html"), name
+        path = folder / f"{name}.html"
+        path.write_text(html, encoding="utf-8")
+        files.append(path)
+    return validate(files)
+
+
 def test_the_built_site_validates(site_dir):
     pages = [*sorted(SITE.rglob("index.html")), SITE / "404.html"]
     assert len(pages) >= 20
@@ -59,13 +70,7 @@ def test_forms_and_back_office_validate_in_every_state(app, staff_db, tmp_path):
         sign_in(staff, "officer", prefix=prefix)
         for page in ("assistance/", "volunteer/", "feedback/", "dashboard", "entry", "password"):
             pages[f"{lang}-staff-{page.strip('/')}"] = staff.get(f"{prefix}/staff/{page}").text
-    files = []
-    for name, html in pages.items():
-        assert html.lstrip().lower().startswith("<!doctype html"), name
-        path = tmp_path / f"{name}.html"
-        path.write_text(html, encoding="utf-8")
-        files.append(path)
-    assert validate(files) == []
+    assert validate_pages(pages, tmp_path) == []
 
 
 def test_a_requests_pages_validate_from_check_to_decision(app, staff_db, tmp_path):
@@ -116,10 +121,4 @@ def test_a_requests_pages_validate_from_check_to_decision(app, staff_db, tmp_pat
             ("users", 'name="role"'),
         ):
             assert mark in pages[f"{lang}-{name}"], f"{lang}-{name}"
-    files = []
-    for name, html in pages.items():
-        assert html.lstrip().lower().startswith("<!doctype html"), name
-        path = tmp_path / f"{name}.html"
-        path.write_text(html, encoding="utf-8")
-        files.append(path)
-    assert validate(files) == []
+    assert validate_pages(pages, tmp_path) == []
